@@ -1,0 +1,98 @@
+/* include/drctl/db.h - PostgreSQL through libpq: connect with retries, schema, health checks */
+#ifndef DRCTL_DB_H
+#define DRCTL_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drctl/util.h"
+#include "drctl/check.h"
+#include "drctl/config.h"
+
+struct drc_db; /* a connection to one region's database (owns the PGconn) */
+
+struct drc_db_opts {
+	int connect_timeout_s;        /* libpq connect_timeout */
+	int64_t statement_timeout_ms; /* SET statement_timeout for the session; 0 = none */
+	struct drc_retry retry;       /* for transient failures (refused, timeout, starting up) */
+};
+#define DRC_DB_OPTS_INIT { 5, 60000, { 3, 200, 2000, 0 } }
+
+/* Connects to url for `region` (a name used in messages). application_name=drctl,
+ * search_path empty. Errors say which region and why (authentication failed, unreachable,
+ * timeout, ...) and never contain a password: err->code is DRC_E_AUTH for refused credentials,
+ * DRC_E_DB otherwise. */
+int drc_db_connect(const char *region, const char *url, const struct drc_db_opts *opts,
+		   struct drc_db **out, struct drc_err *err);
+void drc_db_close(struct drc_db *db);
+const char *drc_db_region(const struct drc_db *db);
+/* host:port/dbname, no credentials: for messages */
+const char *drc_db_describe(const struct drc_db *db);
+
+/* Runs SQL with $1..$n text parameters (NULL = SQL NULL). Rows, if wanted, come back as a
+ * table of strings: rows[r * ncols + c] (NULL for SQL NULL). */
+struct drc_db_rows {
+	int nrows, ncols;
+	char **cells;
+};
+#define DRC_DB_ROWS_INIT { 0, 0, NULL }
+void drc_db_rows_release(struct drc_db_rows *rows);
+static inline const char *drc_db_cell(const struct drc_db_rows *r, int row, int col)
+{
+	return r->cells[row * r->ncols + col];
+}
+int drc_db_exec(struct drc_db *db, const char *sql, int nparams, const char *const *params,
+		struct drc_db_rows *rows, struct drc_err *err);
+/* The SQLSTATE of the last failed statement ("" if none), e.g. "55P03" lock_not_available. */
+const char *drc_db_last_sqlstate(const struct drc_db *db);
+/* Runs a script of several statements (simple query protocol, no parameters). */
+int drc_db_exec_script(struct drc_db *db, const char *sql, struct drc_err *err);
+/* The first cell of the first row into out (caller frees; NULL for SQL NULL). */
+int drc_db_query_value(struct drc_db *db, const char *sql, int nparams, const char *const *params,
+		       char **out, struct drc_err *err);
+int drc_db_in_recovery(struct drc_db *db, bool *out, struct drc_err *err);
+/* Server version as an integer, e.g. 150020. */
+int drc_db_server_version(const struct drc_db *db);
+
+/* ---- schema: sql/NNNN-name.sql compiled in (scripts/embed-sql.cmake) ---- */
+struct drc_sql_file {
+	int number;
+	const char *name;
+	const char *text;
+	size_t len;
+};
+extern const struct drc_sql_file drc_sql_files[];
+extern const size_t drc_sql_files_nr;
+
+/* What bootstrap did on one database (lib/db/migrate.c). */
+struct drc_migrate_report {
+	int applied;                /* files applied now */
+	int current;                /* files that were already applied */
+	int repaired;               /* files re-run by --repair to recreate missing objects */
+	struct drc_strlist steps;   /* one line per action, e.g. "applied 0002-app-tables (12 ms)" */
+};
+#define DRC_MIGRATE_REPORT_INIT { 0, 0, 0, DRC_STRLIST_INIT }
+void drc_migrate_report_release(struct drc_migrate_report *rep);
+
+/* Brings db (a primary) to the newest schema under an advisory lock: applies every missing
+ * file in order, each in its own transaction, recording number, name and checksum in
+ * dr_schema_migrations. An applied file whose checksum changed is an error (never re-applied).
+ * dry_run: report what would be applied, change nothing. repair: re-run the (idempotent) files
+ * whose required objects are missing. */
+int drc_db_migrate(struct drc_db *db, bool dry_run, bool repair, struct drc_migrate_report *rep,
+		   struct drc_err *err);
+
+/* Adds the schema checks of one region to out: schema version current, checksums unchanged,
+ * every required table, index and trigger present, append-only triggers enabled. */
+int drc_db_schema_check(struct drc_db *db, struct drc_checks *out, struct drc_err *err);
+
+/* ---- selftest (lib/db/selftest.c): config, then every region (or only `region`) ---- */
+/* Reachability with credentials, role, schema (drc_db_schema_check), append-only triggers
+ * proven active on a primary, and on a standby: replication streaming, lag in bytes and
+ * seconds under cfg->max_lag_bytes. Never fails itself: every problem is a check. */
+void drc_selftest_run(const struct drc_config *cfg, const char *region, struct drc_checks *out);
+
+/* The libpq version in use, e.g. "15.18" (static string). */
+const char *drc_db_lib_version(void);
+
+#endif

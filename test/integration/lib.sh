@@ -1,0 +1,308 @@
+# shellcheck shell=bash
+# test/integration/lib.sh: shared helpers for test/integration/*.sh.
+#
+# Usage, at the top of a test:
+#     source "$(dirname "$0")/lib.sh"
+#
+# Needs DRCTL (the built binary; ctest sets it) unless the test sets NEED_DRCTL=0
+# before sourcing, and DRCTL_SRC (repo root; defaults to this file's repo).
+# The sandbox must already run (scripts/sandbox start); a down sandbox is a
+# failure, never a skip.
+#
+# On exit: the sandbox is restored (regions started, replay resumed, a promoted
+# standby rebuilt), databases from new_db are dropped, on_exit hooks run, and a
+# summary is printed. The script exits non-zero if any assertion failed or if it
+# stopped early on an error.
+
+set -euo pipefail
+set -E   # the ERR trap below must see failures inside functions too
+
+DRCTL_SRC=${DRCTL_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SANDBOX=$DRCTL_SRC/scripts/sandbox
+export DRCTL_SRC
+
+T_NAME=$(basename "${0%.sh}")
+T_PASSED=0
+T_FAILED=0
+T_ON_EXIT=()
+T_READY=0            # set once the sandbox is known to run: only then restore it
+rc=0                 # exit status of the last run_drctl
+LAST_OUT=""          # output file of the last run_drctl
+LAST_CMD=""          # printable form of the last run_drctl command
+
+# Per-test scratch dir, removed at exit unless the test failed (kept for a look).
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/drctl-it-${T_NAME}.XXXXXX")
+export TEST_TMP
+
+# ---------------------------------------------------------------- reporting
+
+# fail MSG: record a failed assertion and carry on.
+fail() {
+  T_FAILED=$((T_FAILED + 1))
+  echo "not ok - $*"
+}
+
+# pass MSG: record a passed assertion.
+pass() {
+  T_PASSED=$((T_PASSED + 1))
+  echo "ok - $*"
+}
+
+# die MSG: abort the test at once (setup that cannot go on).
+die() {
+  echo "FATAL: $*" >&2
+  T_FAILED=$((T_FAILED + 1))
+  exit 1
+}
+
+_show_last_output() {
+  echo "  command: $LAST_CMD"
+  echo "  exit status: $rc"
+  echo "  output ($LAST_OUT):"
+  sed 's/^/  | /' "$LAST_OUT" 2>/dev/null | head -n 60 || true
+}
+
+# ---------------------------------------------------------------- sandbox access
+
+_sandbox_must_run() {
+  if ! "$SANDBOX" status >/dev/null 2>&1; then
+    "$SANDBOX" status >&2 || true
+    echo "sandbox not running: run scripts/sandbox start" >&2
+    exit 1
+  fi
+}
+
+_psql() {
+  local sock=$1 port=$2 db=$3
+  shift 3
+  local args=(-XAtq -v ON_ERROR_STOP=1 -h "$sock" -p "$port" -U postgres -d "$db")
+  # Keep NOTICEs ("does not exist, skipping") out of test logs.
+  local PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+  export PGOPTIONS
+  if (( $# == 0 )); then
+    psql "${args[@]}" -f -
+  else
+    local s
+    for s in "$@"; do args+=(-c "$s"); done
+    psql "${args[@]}"
+  fi
+}
+
+# psql_a DB [SQL...]: run SQL on us-east (primary) via its socket, as postgres.
+# Each SQL argument is one -c; with none, SQL is read from stdin. Prints rows
+# unaligned, tuples only; stops on the first error (non-zero exit).
+psql_a() { _psql "$SANDBOX_A_SOCK" "$SANDBOX_A_PORT" "$@"; }
+
+# psql_b DB [SQL...]: the same on eu-west (standby, read-only).
+psql_b() { _psql "$SANDBOX_B_SOCK" "$SANDBOX_B_PORT" "$@"; }
+
+# wait_b_caught_up [TIMEOUT]: wait until eu-west has replayed everything us-east
+# has written so far (default 10 s). Returns 1 on timeout.
+wait_b_caught_up() {
+  local lsn
+  lsn=$(psql_a postgres "SELECT pg_current_wal_lsn()")
+  wait_for "[[ \$(psql_b postgres \"SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn\") == t ]]" "${1:-10}"
+}
+
+# new_db NAME: create a fresh database t_<NAME>_<pid>[_<n>] on us-east (dropped
+# first if it exists), echo its name, and drop it again at exit.
+# Safe to call as $(new_db NAME): the cleanup list lives in a file.
+new_db() {
+  local base name n=1
+  base=$(printf '%s' "${1:?new_db NAME}" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9_' '_' | cut -c1-40)
+  base="t_${base}_$$"
+  name=$base
+  while grep -qx "$name" "$TEST_TMP/.dbs" 2>/dev/null; do
+    n=$((n + 1))
+    name=${base}_$n
+  done
+  echo "$name" >>"$TEST_TMP/.dbs"
+  psql_a postgres "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" \
+                  "CREATE DATABASE \"$name\" OWNER postgres" >/dev/null
+  echo "$name"
+}
+
+# write_config FILE DB [JSON]: a drctl config like the sandbox's, with both
+# regions on database DB, staging on DB_staging (eu-west), audit log in
+# $(dirname FILE)/audit.jsonl. JSON (optional) is deep-merged over it (jq '*').
+# The password stays a ${DRCTL_SANDBOX_PGPASSWORD} reference. Mode 0600.
+write_config() {
+  local file=${1:?write_config FILE DB [JSON]} db=${2:?write_config FILE DB [JSON]}
+  local extra=${3:-'{}'}
+  local dir pw_ref
+  dir=$(cd "$(dirname "$file")" && pwd)
+  # shellcheck disable=SC2016  # literal: drctl expands it from the environment
+  pw_ref='${DRCTL_SANDBOX_PGPASSWORD}'
+  (umask 077
+   jq -n --arg pw "$pw_ref" --arg db "$db" --arg audit "$dir/audit.jsonl" \
+      --arg ah "$SANDBOX_A_HOST" --arg ap "$SANDBOX_A_PORT" \
+      --arg bh "$SANDBOX_B_HOST" --arg bp "$SANDBOX_B_PORT" \
+      --argjson extra "$extra" '
+     def url(h; p; d): "postgresql://postgres:\($pw)@\(h):\(p)/\(d)";
+     {
+       project: "sandbox",
+       regions: {
+         "us-east": { db: url($ah; $ap; $db) },
+         "eu-west": { db: url($bh; $bp; $db) }
+       },
+       staging: { db: url($bh; $bp; $db + "_staging") },
+       probe: { max_lag_bytes: 16777216 },
+       audit: { path: $audit }
+     } * $extra' >"$file") || die "write_config: bad JSON or jq failure for $file"
+  chmod 0600 "$file"
+}
+
+# ---------------------------------------------------------------- running drctl
+
+# run_drctl OUTFILE ARGS...: run "$DRCTL" ARGS with stdout+stderr to OUTFILE
+# (OUTFILE "-" = a fresh file in $TEST_TMP); sets $rc, $LAST_OUT, $LAST_CMD.
+# Never aborts the test: check with expect_rc. Killed after $DRCTL_TEST_TIMEOUT
+# seconds (default 120; exit status 124 then). Stdin is inherited.
+run_drctl() {
+  local out=${1:?run_drctl OUTFILE ARGS...}
+  shift
+  [[ -n ${DRCTL:-} ]] || die "run_drctl: DRCTL is not set"
+  if [[ $out == - ]]; then
+    out=$(mktemp "$TEST_TMP/out.XXXXXX")
+  fi
+  LAST_OUT=$out
+  LAST_CMD="drctl $*"
+  rc=0
+  timeout -k 5 "${DRCTL_TEST_TIMEOUT:-120}" "$DRCTL" "$@" >"$out" 2>&1 || rc=$?
+}
+
+# expect_rc N [MSG]: the last run_drctl exited with N.
+expect_rc() {
+  local want=$1 msg=${2:-"$LAST_CMD exits $1"}
+  if [[ $rc == "$want" ]]; then
+    pass "$msg"
+  else
+    fail "$msg (got exit $rc)"
+    _show_last_output
+  fi
+}
+
+# expect_out PATTERN [FILE]: grep -E PATTERN matches the last output (or FILE).
+expect_out() {
+  local pat=$1 file=${2:-$LAST_OUT}
+  if grep -Eq -- "$pat" "$file" 2>/dev/null; then
+    pass "output matches /$pat/"
+  else
+    fail "output does not match /$pat/"
+    _show_last_output
+  fi
+}
+
+# expect_no_out PATTERN [FILE]: grep -E PATTERN does not match.
+expect_no_out() {
+  local pat=$1 file=${2:-$LAST_OUT}
+  if grep -Eq -- "$pat" "$file" 2>/dev/null; then
+    fail "output matches /$pat/ but must not"
+    _show_last_output
+  else
+    pass "output does not match /$pat/"
+  fi
+}
+
+# assert_no_secret PATH...: the sandbox password occurs in none of the files
+# (directories are searched recursively). Missing paths are a failure.
+assert_no_secret() {
+  local p bad=0
+  for p in "$@"; do
+    if [[ ! -e $p ]]; then
+      fail "assert_no_secret: $p does not exist"
+      bad=1
+    elif grep -rqF -- "$DRCTL_SANDBOX_PGPASSWORD" "$p"; then
+      fail "the sandbox password leaks into $p"
+      bad=1
+    fi
+  done
+  (( bad )) || pass "no secret in: $*"
+}
+
+# check MSG CMD [ARGS...]: pass MSG if the command succeeds, else fail MSG.
+# The command's stdout is discarded (it is a predicate); stderr is kept.
+check() {
+  local msg=$1
+  shift
+  if "$@" >/dev/null; then pass "$msg"; else fail "$msg"; fi
+}
+
+# wait_for 'CMD' TIMEOUT: eval CMD every 0.1 s until it succeeds; 1 on timeout.
+wait_for() {
+  local cmd=$1 timeout=${2:-10}
+  local deadline=$((SECONDS + timeout))
+  while true; do
+    if eval "$cmd" >/dev/null 2>&1; then return 0; fi
+    (( SECONDS < deadline )) || return 1
+    sleep 0.1
+  done
+}
+
+# on_exit 'CMD': run CMD at exit (before the sandbox is restored). Use this
+# instead of trap ... EXIT, which would replace the library's own trap.
+on_exit() { T_ON_EXIT+=("$1"); }
+
+# ---------------------------------------------------------------- exit handling
+
+# On an unhandled failure (set -e), say where: the command and the call chain.
+_on_err() {
+  local status=$? line=$1 cmd=$2 i
+  echo "ERROR: command failed (exit $status): $cmd" >&2
+  echo "  at line $line" >&2
+  for ((i = 1; i < ${#FUNCNAME[@]}; i++)); do
+    echo "  called from ${FUNCNAME[i]} (${BASH_SOURCE[i]##*/}:${BASH_LINENO[i-1]})" >&2
+  done
+}
+
+_finish() {
+  local status=$? c
+  trap - ERR
+  set +e
+  for c in "${T_ON_EXIT[@]}"; do eval "$c"; done
+  if (( T_READY )); then _restore_sandbox; fi
+  if (( status != 0 )); then
+    echo "not ok - $T_NAME stopped early (exit $status)"
+    T_FAILED=1
+  fi
+  echo "# $T_NAME: $T_PASSED passed, $T_FAILED failed"
+  if (( T_FAILED > 0 )); then
+    echo "# scratch files kept in $TEST_TMP"
+    exit 1
+  fi
+  rm -rf "$TEST_TMP"
+  exit 0
+}
+
+_restore_sandbox() {
+  local db
+  # Undo whatever the test did to the sandbox (stopped region, paused replay,
+  # promoted standby); a no-op when healthy.
+  if ! "$SANDBOX" repair >"$TEST_TMP/.repair" 2>&1; then
+    echo "FATAL: could not restore the sandbox:" >&2
+    cat "$TEST_TMP/.repair" >&2
+    T_FAILED=$((T_FAILED + 1))
+  elif [[ -s $TEST_TMP/.repair ]]; then
+    sed 's/^/# /' "$TEST_TMP/.repair"
+  fi
+  if [[ -f $TEST_TMP/.dbs ]]; then
+    while read -r db; do
+      psql_a postgres "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 \
+        || echo "warning: could not drop database $db" >&2
+    done <"$TEST_TMP/.dbs"
+  fi
+}
+
+trap '_on_err "$LINENO" "$BASH_COMMAND"' ERR
+trap _finish EXIT
+
+# ---------------------------------------------------------------- preconditions
+
+if [[ ${NEED_DRCTL:-1} != 0 ]]; then
+  [[ -n ${DRCTL:-} ]] || die "DRCTL is not set (path to the built drctl binary)"
+  [[ -x $DRCTL ]] || die "DRCTL=$DRCTL is not an executable file"
+fi
+_sandbox_must_run
+eval "$("$SANDBOX" env)"
+T_READY=1
+export PGCONNECT_TIMEOUT=5
