@@ -40,6 +40,8 @@ const char *drc_role_name(enum drc_role role)
 	return names[role];
 }
 
+/* Everything below is the program proper; test_cmd links the table above without it. */
+#ifndef DRCTL_NO_MAIN
 static int unknown_command(const char *name)
 {
 	const char *best = NULL;
@@ -154,7 +156,6 @@ static int close_stdout(int status)
 	return status;
 }
 
-#ifndef DRCTL_NO_MAIN
 int main(int argc, const char **argv)
 {
 	struct drc_ctx ctx = { 0 };

@@ -4,6 +4,7 @@
 #include <archive.h>
 
 #include "drctl/archive.h"
+#include "util/banned.h"
 
 const char *drc_archive_lib_version(void)
 {

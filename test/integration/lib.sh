@@ -51,7 +51,6 @@ pass() {
 # die MSG: abort the test at once (setup that cannot go on).
 die() {
   echo "FATAL: $*" >&2
-  T_FAILED=$((T_FAILED + 1))
   exit 1
 }
 
@@ -123,7 +122,7 @@ new_db() {
 }
 
 # write_config FILE DB [JSON]: a drctl config like the sandbox's, with both
-# regions on database DB, staging on DB_staging (eu-west), audit log in
+# regions on database DB, audit log in
 # $(dirname FILE)/audit.jsonl. JSON (optional) is deep-merged over it (jq '*').
 # The password stays a ${DRCTL_SANDBOX_PGPASSWORD} reference. Mode 0600.
 write_config() {
@@ -145,7 +144,6 @@ write_config() {
          "us-east": { db: url($ah; $ap; $db) },
          "eu-west": { db: url($bh; $bp; $db) }
        },
-       staging: { db: url($bh; $bp; $db + "_staging") },
        probe: { max_lag_bytes: 16777216 },
        audit: { path: $audit }
      } * $extra' >"$file") || die "write_config: bad JSON or jq failure for $file"
@@ -263,7 +261,7 @@ _finish() {
   if (( T_READY )); then _restore_sandbox; fi
   if (( status != 0 )); then
     echo "not ok - $T_NAME stopped early (exit $status)"
-    T_FAILED=1
+    T_FAILED=$((T_FAILED + 1))
   fi
   echo "# $T_NAME: $T_PASSED passed, $T_FAILED failed"
   if (( T_FAILED > 0 )); then
