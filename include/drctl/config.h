@@ -39,8 +39,15 @@ struct drc_config {
 };
 
 /* Loads the config: explicit_path, else $DRCTL_CONFIG, else ./drctl.json, else
- * /etc/drctl/drctl.json. On failure err is DRC_E_CONFIG with err->sys a drc_config_problem;
- * every validation problem is in err->msg, one per line, each naming its JSON path. */
+ * /etc/drctl/drctl.json (a path given by -c or $DRCTL_CONFIG is the only one tried). On failure
+ * err is DRC_E_CONFIG with err->sys a drc_config_problem; every validation problem is in
+ * err->msg, one per line after a header line, each naming its JSON path:
+ *     invalid config './drctl.json':
+ *       regions.eu-west.db: missing (a libpq URL, e.g. postgresql://user@host/db)
+ * NO_ENV lines read "  ${VAR} is not set (used by JSON.PATH)".
+ * Every string may hold ${VAR} (whole or part, several); "$$" is a literal "$"; strings under
+ * keys starting with "_" (comments) are not expanded. Expansion comes before validation.
+ * Secrets (schema flag, and passwords in URLs) are registered with drc_log_add_secret(). */
 int drc_config_load(const char *explicit_path, struct drc_config **out, struct drc_err *err);
 /* The same from text (path is only used in messages and for the permission check, may be NULL). */
 int drc_config_parse(const char *text, const char *path, struct drc_config **out,
@@ -59,6 +66,39 @@ void drc_config_assistant(struct drc_buf *out, const char *explicit_path, const 
 
 /* The places drctl looks for a config, in order (NULL-terminated, static). */
 const char *const *drc_config_search_paths(const char *explicit_path);
+
+/* ---- the schema (lib/config/schema.c): one static table drives validation, `drctl config keys`
+ * and the CONFIGURATION section of drctl(1) ---- */
+enum drc_cfg_type {
+	DRC_CFG_STRING,          /* any string */
+	DRC_CFG_PGURL,           /* a libpq URL or keyword string */
+	DRC_CFG_HTTPURL,         /* an http:// or https:// URL */
+	DRC_CFG_INT,             /* a non-negative integer (or a string of digits, from ${VAR}) */
+	DRC_CFG_BOOL,            /* true/false (or "true"/"false") */
+	DRC_CFG_SIZE,            /* bytes: a number or a size string such as "16M" */
+	DRC_CFG_ENUM,            /* one of the '|'-separated words in expect */
+	DRC_CFG_STRLIST,         /* a list of strings */
+	DRC_CFG_URLLIST,         /* a list of http(s) URLs */
+	DRC_CFG_OBJECT,          /* an object; its keys are the entries below it */
+};
+#define DRC_CFG_REQUIRED 1u      /* must be present when its parent object is */
+#define DRC_CFG_SECRET 2u        /* never shown or logged; best given as ${VAR} */
+#define DRC_CFG_NONEMPTY 4u      /* an object that needs at least one entry */
+
+struct drc_cfg_key {
+	const char *path;        /* JSON pointer pattern; "*" stands for a map key */
+	enum drc_cfg_type type;
+	const char *expect;      /* what is expected, with an example (enum: "fs|s3|azure|gcs") */
+	unsigned flags;          /* DRC_CFG_REQUIRED | DRC_CFG_SECRET | DRC_CFG_NONEMPTY */
+	const char *help;
+};
+/* The schema table, in documentation order. */
+const struct drc_cfg_key *drc_config_schema(size_t *nr);
+/* A type's name as documentation shows it ("libpq URL", "list of strings", ...). */
+const char *drc_config_type_name(enum drc_cfg_type type);
+
+/* The ${VAR} names a config text uses (outside "_" comment keys), each once, in order. */
+int drc_config_vars(const char *text, struct drc_strlist *out, struct drc_err *err);
 
 /* A starter config for `drctl init`, filled from DATABASE_URL, SUPABASE_DB_URL and PG*, with a
  * "_help" field per section. Caller frees. */

@@ -45,7 +45,7 @@ done
 # no page for a command that does not exist
 for page in "$DRCTL_SRC"/man/drctl-*.1; do
 	c=$(basename "$page" .1); c=${c#drctl-}
-	printf '%s\n' "${commands[@]}" | grep -qx "$c" || { echo "not ok - man/drctl-$c.1 has no command"; failed=1; }
+	grep -qx "$c" <<<"$(printf '%s\n' "${commands[@]}")" || { echo "not ok - man/drctl-$c.1 has no command"; failed=1; }
 done
 # every page renders without warnings
 if command -v groff >/dev/null; then
