@@ -62,12 +62,21 @@ void cmd_print_json(cJSON *json);
 /* True when stdout is a terminal (for colour and progress). */
 bool cmd_stdout_is_tty(void);
 
+/* cmd/checks.c: a list of checks (selftest, bootstrap) as a table, STATUS SCOPE CHECK MESSAGE
+ * then a summary line led by ctx->command, or with --json as cmd_checks_json's document. */
+struct drc_checks;
+void cmd_print_checks(struct drc_ctx *ctx, const struct drc_checks *checks);
+/* {"status":"ok|warn|fail","exit":N,"checks":[{"scope","name","status","message","duration_ms"}]}
+ * The caller owns the result (cmd_print_json frees it). */
+cJSON *cmd_checks_json(const struct drc_checks *checks);
+
 /* The commands, sorted as in the table. */
 int cmd_audit(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_bootstrap(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_config(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_help(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_init(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_keygen(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_selftest(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_version(int argc, const char **argv, struct drc_ctx *ctx);
 

@@ -19,6 +19,7 @@ const struct cmd drc_commands[] = {
 	{ "config", cmd_config, "show the resolved configuration, secrets hidden", DRC_ROLE_VIEWER, 0 },
 	{ "help", cmd_help, "show help for drctl or one of its commands", DRC_ROLE_VIEWER, 0 },
 	{ "init", cmd_init, "write a starter configuration file", DRC_ROLE_ADMIN, 0 },
+	{ "keygen", cmd_keygen, "make encryption and signing keys", DRC_ROLE_ADMIN, 0 },
 	{ "selftest", cmd_selftest, "check configuration, credentials, schema and replication",
 	  DRC_ROLE_VIEWER, 0 },
 	{ "version", cmd_version, "show the versions of drctl and its libraries", DRC_ROLE_VIEWER, 0 },

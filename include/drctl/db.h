@@ -82,9 +82,42 @@ void drc_migrate_report_release(struct drc_migrate_report *rep);
 int drc_db_migrate(struct drc_db *db, bool dry_run, bool repair, struct drc_migrate_report *rep,
 		   struct drc_err *err);
 
+/* Waits until standby has replayed everything primary has written so far (primary's current WAL
+ * position), polling for up to timeout_ms: bootstrap's selftest then sees the new schema on the
+ * standby too. -1 with err (DRC_E_DB) on a timeout, or when standby replays no WAL. */
+int drc_db_wait_replayed(struct drc_db *primary, struct drc_db *standby, int64_t timeout_ms,
+			 struct drc_err *err);
+
 /* Adds the schema checks of one region to out: schema version current, checksums unchanged,
  * every required table, index and trigger present, append-only triggers enabled. */
 int drc_db_schema_check(struct drc_db *db, struct drc_checks *out, struct drc_err *err);
+
+/* ---- health of one region (lib/db/health.c): checks scoped to the region's name ---- */
+/* Connects once (a health check reports, it does not wait: no retries) with the config's
+ * timeouts. With out, adds "reachable": ok with server version, where and connect time, or fail
+ * saying why (authentication failed, unreachable, timeout), never with a password. NULL when
+ * not reachable. */
+struct drc_db *drc_db_check_reachable(const struct drc_config *cfg, const struct drc_region *r,
+				      struct drc_checks *out);
+/* Adds "role" (primary, or standby in recovery) and sets *standby; -1 (a fail added) if unknown. */
+int drc_db_check_role(struct drc_db *db, bool *standby, struct drc_checks *out);
+/* Adds drc_db_schema_check's checks, or a fail "schema" saying why it could not run. */
+void drc_db_check_schema(struct drc_db *db, struct drc_checks *out);
+/* On a primary: proves that every append-only table rejects UPDATE and DELETE (its statement
+ * trigger fires even for zero rows), in a transaction that is always rolled back. */
+void drc_db_check_append_only(struct drc_db *db, struct drc_checks *out);
+/* On a standby: "replication" (WAL receiver streaming, replay not paused) and "lag" (bytes
+ * behind primary, which may be NULL when unreachable, and seconds) against max_lag_bytes. */
+void drc_db_check_replication(struct drc_db *standby, struct drc_db *primary,
+			      uint64_t max_lag_bytes, struct drc_checks *out);
+
+/* How far a standby's replay is behind its primary. */
+struct drc_db_lag {
+	uint64_t bytes;    /* primary's current WAL position minus the standby's replay position */
+	double seconds;    /* 0 when all received WAL is replayed; < 0 when unknown */
+};
+int drc_db_lag(struct drc_db *standby, struct drc_db *primary, struct drc_db_lag *out,
+	       struct drc_err *err);
 
 /* ---- selftest (lib/db/selftest.c): config, then every region (or only `region`) ---- */
 /* Reachability with credentials, role, schema (drc_db_schema_check), append-only triggers

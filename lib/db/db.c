@@ -1,4 +1,5 @@
 /* lib/db/db.c - libpq connections: safe defaults, retries on transient failures, clear errors */
+#define _GNU_SOURCE /* strcasestr */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,13 +68,13 @@ static const struct {
 	{ "password authentication failed", "authentication failed", DRC_E_AUTH, false },
 	{ "no password supplied", "authentication failed (no password given)", DRC_E_AUTH, false },
 	{ "authentication failed", "authentication failed", DRC_E_AUTH, false },
-	{ "no pg_hba.conf entry", "connection not allowed by pg_hba.conf", DRC_E_AUTH, false },
-	{ "does not exist", "database or role does not exist", DRC_E_DB, false },
+	{ "no pg_hba.conf entry", "not allowed by pg_hba.conf", DRC_E_AUTH, false },
+	{ "does not exist", "does not exist", DRC_E_DB, false },
 	{ "timeout expired", "timeout", DRC_E_DB, true },
-	{ "Connection refused", "unreachable (connection refused)", DRC_E_DB, true },
+	{ "Connection refused", "unreachable", DRC_E_DB, true },
 	{ "could not translate host name", "unreachable (unknown host)", DRC_E_DB, false },
-	{ "No route to host", "unreachable (no route to host)", DRC_E_DB, true },
-	{ "Network is unreachable", "unreachable (network unreachable)", DRC_E_DB, true },
+	{ "No route to host", "unreachable", DRC_E_DB, true },
+	{ "Network is unreachable", "unreachable", DRC_E_DB, true },
 	{ "the database system is starting up", "starting up", DRC_E_DB, true },
 	{ "the database system is shutting down", "shutting down", DRC_E_DB, true },
 	{ "the database system is in recovery mode", "in crash recovery", DRC_E_DB, true },
@@ -82,16 +83,22 @@ static const struct {
 };
 
 /* The first line of libpq's message, without the "connection to server at ... failed:" lead-in
- * that repeats what we already say. */
+ * and the "FATAL:  " severity that repeat what we already say, starting in lowercase. */
 static void first_line(const char *msg, char *out, size_t n)
 {
+	static const char *const severities[] = { "FATAL:  ", "ERROR:  " };
 	const char *p = strstr(msg, "failed: ");
 	const char *eol;
 
 	if (p && strstr(msg, "connection to server"))
 		msg = p + strlen("failed: ");
+	for (size_t i = 0; i < DRC_ARRAY_SIZE(severities); i++)
+		if (drc_starts_with(msg, severities[i]))
+			msg += strlen(severities[i]);
 	eol = strchr(msg, '\n');
 	snprintf(out, n, "%.*s", eol ? (int)(eol - msg) : (int)strlen(msg), msg);
+	if (out[0] >= 'A' && out[0] <= 'Z' && (out[1] < 'A' || out[1] > 'Z'))
+		out[0] = (char)(out[0] - 'A' + 'a');
 }
 
 struct connect_try {
@@ -116,8 +123,12 @@ static int connect_once(void *data, int attempt, struct drc_err *err)
 	for (size_t i = 0; i < DRC_ARRAY_SIZE(conn_failures); i++) {
 		if (!strstr(msg, conn_failures[i].needle))
 			continue;
-		drc_err_set(err, conn_failures[i].code, "region '%s': %s: %s", t->region,
-			    conn_failures[i].reason, detail);
+		/* "authentication failed: password authentication failed ..." says it twice */
+		if (strcasestr(detail, conn_failures[i].reason))
+			drc_err_set(err, conn_failures[i].code, "region '%s': %s", t->region, detail);
+		else
+			drc_err_set(err, conn_failures[i].code, "region '%s': %s: %s", t->region,
+				    conn_failures[i].reason, detail);
 		PQfinish(t->conn);
 		t->conn = NULL;
 		return conn_failures[i].transient ? 1 : -1;
