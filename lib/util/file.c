@@ -29,11 +29,11 @@ int drc_read_file(const char *path, size_t max, struct drc_buf *out, struct drc_
 			drc_err_errno(err, DRC_E_IO, "unable to read '%s'", path);
 			goto out;
 		}
-		if (out->len + (size_t)n > max) {
-			drc_err_set(err, DRC_E_IO, "'%s' is larger than %zu bytes", path, max);
+		if (out->len + (size_t)n > max || drc_buf_add(out, chunk, (size_t)n) < 0) {
+			drc_err_set(err, DRC_E_IO, "'%s' is larger than %zu bytes", path,
+				    out->max && out->max < max ? out->max : max);
 			goto out;
 		}
-		drc_buf_add(out, chunk, (size_t)n);
 	}
 	ret = 0;
 out:
@@ -58,7 +58,9 @@ static int fsync_dir_of(const char *path, struct drc_err *err)
 int drc_write_file_atomic(const char *path, const void *data, size_t n, unsigned mode,
 			  struct drc_err *err)
 {
-	char *tmp = drc_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	static unsigned counter;
+	char *tmp = drc_xasprintf("%s.tmp.%ld.%u", path, (long)getpid(),
+				  __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
 	const char *p = data;
 	int fd, ret = -1;
 
@@ -110,18 +112,32 @@ out:
 
 int drc_mkdir_p(const char *path, unsigned mode, struct drc_err *err)
 {
-	char *copy = drc_xstrdup(path);
+	char *copy;
 	int ret = 0;
 
+	if (!*path)
+		return drc_err_set(err, DRC_E_IO, "unable to create a directory with an empty name");
+	copy = drc_xstrdup(path);
 	for (char *p = copy + 1; ; p++) {
+		struct stat st;
+		char saved;
+
 		if (*p != '/' && *p != '\0')
 			continue;
-		char saved = *p;
-
+		saved = *p;
 		*p = '\0';
-		if (mkdir(copy, mode) < 0 && errno != EEXIST) {
-			ret = drc_err_errno(err, DRC_E_IO, "unable to create directory '%s'", copy);
-			break;
+		if (mkdir(copy, mode) < 0) {
+			/* EEXIST is fine only for a directory (or a symlink to one) */
+			if (errno != EEXIST) {
+				ret = drc_err_errno(err, DRC_E_IO, "unable to create directory '%s'",
+						    copy);
+				break;
+			}
+			if (stat(copy, &st) < 0 || !S_ISDIR(st.st_mode)) {
+				ret = drc_err_set(err, DRC_E_IO, "unable to create directory '%s': "
+						  "a file of that name is in the way", copy);
+				break;
+			}
 		}
 		*p = saved;
 		if (!saved)

@@ -43,6 +43,7 @@ out:
 
 void drc_redact_secrets(char *s, size_t cap)
 {
+	pthread_mutex_lock(&log_lock);
 	for (size_t i = 0; i < secrets_nr; i++) {
 		size_t slen = strlen(secrets[i]);
 		char *hit;
@@ -55,6 +56,7 @@ void drc_redact_secrets(char *s, size_t cap)
 			memcpy(hit, "***", 3);
 		}
 	}
+	pthread_mutex_unlock(&log_lock);
 	(void)cap;
 }
 

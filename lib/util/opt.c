@@ -33,6 +33,32 @@ static const struct drc_opt *find_short(const struct drc_opt *opts, char c)
 	return NULL;
 }
 
+/* "unknown option '--jsno'; did you mean '--json'?" (the name only, never "=value") */
+static int unknown_long(const struct drc_opt *opts, const char *a, size_t len,
+			struct drc_err *err)
+{
+	char *name = drc_xstrndup(a + 2, len);
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (const struct drc_opt *c = opts; c->type != DRC_OPT_END; c++) {
+		size_t d;
+
+		if (!c->long_name || c->type == DRC_OPT_GROUP)
+			continue;
+		d = drc_edit_distance(name, c->long_name);
+		if (d < best_d) {
+			best_d = d;
+			best = c->long_name;
+		}
+	}
+	free(name);
+	if (best)
+		return drc_err_set(err, DRC_E_USAGE, "unknown option '%.*s'; did you mean '--%s'?",
+				   (int)len + 2, a, best);
+	return drc_err_set(err, DRC_E_USAGE, "unknown option '%.*s'", (int)len + 2, a);
+}
+
 static bool takes_arg(const struct drc_opt *o)
 {
 	if (o->type == DRC_OPT_BOOL)
@@ -123,28 +149,8 @@ int drc_opt_parse(int argc, const char **argv, const struct drc_opt *opts, bool 
 			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 
 			o = find_long(opts, a + 2, len, &negated);
-			if (!o) {
-				const char *best = NULL;
-				size_t best_d = 3;
-
-				for (const struct drc_opt *c = opts; c->type != DRC_OPT_END; c++) {
-					size_t d;
-
-					if (!c->long_name)
-						continue;
-					d = drc_edit_distance(a + 2, c->long_name);
-					if (d < best_d) {
-						best_d = d;
-						best = c->long_name;
-					}
-				}
-				if (best)
-					return drc_err_set(err, DRC_E_USAGE,
-							   "unknown option '%.*s'; did you mean '--%s'?",
-							   (int)len + 2, a, best);
-				return drc_err_set(err, DRC_E_USAGE, "unknown option '%.*s'",
-						   (int)len + 2, a);
-			}
+			if (!o)
+				return unknown_long(opts, a, len, err);
 			if (eq && !takes_arg(o))
 				return drc_err_set(err, DRC_E_USAGE, "option '--%s' takes no value",
 						   o->long_name);

@@ -26,13 +26,17 @@ int64_t drc_wall_ms(void)
 
 void drc_time_rfc3339(int64_t wall_ms, char *buf, size_t n)
 {
-	time_t secs = (time_t)(wall_ms / 1000);
+	int64_t ms = wall_ms % 1000;
+	time_t secs;
 	struct tm tm;
 	char date[24];
 
+	if (ms < 0) /* floor, so that -1 ms is 23:59:59.999 the day before */
+		ms += 1000;
+	secs = (time_t)((wall_ms - ms) / 1000);
 	gmtime_r(&secs, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, n, "%s.%03dZ", date, (int)(wall_ms % 1000));
+	snprintf(buf, n, "%s.%03dZ", date, (int)ms);
 }
 
 void drc_sleep_ms(int64_t ms)
