@@ -192,7 +192,7 @@ static int run_regions(struct bootstrap *b)
 		return DRC_EXIT_REFUSED;
 	}
 	if (primaries > 1)
-		drc_warn("%d regions accept writes: split brain? 'drctl status' shows the roles",
+		drc_warn("%d regions accept writes: split brain? 'drctl selftest' shows the roles",
 			 primaries);
 	return code;
 }
@@ -201,17 +201,8 @@ static int select_regions(struct bootstrap *b)
 {
 	const struct drc_region *only = NULL;
 
-	if (b->only && !(only = drc_config_region(b->cfg, b->only))) {
-		struct drc_buf known = DRC_BUF_INIT;
-		struct drc_err err = DRC_ERR_INIT;
-
-		for (size_t i = 0; i < b->cfg->regions_nr; i++)
-			drc_buf_addf(&known, "%s%s", i ? ", " : "", b->cfg->regions[i].name);
-		drc_err_set(&err, DRC_E_USAGE, "unknown region '%s' (known regions: %s); see "
-			    "--region in 'drctl bootstrap -h'", b->only, known.buf);
-		drc_buf_release(&known);
-		return cmd_fail(b->ctx, &err);
-	}
+	if (b->only && !(only = drc_config_region(b->cfg, b->only)))
+		return cmd_unknown_region(b->ctx, b->cfg, b->only);
 	b->nr = only ? 1 : b->cfg->regions_nr;
 	b->res = drc_xcalloc(b->nr, sizeof(*b->res));
 	for (size_t i = 0; i < b->nr; i++)

@@ -57,6 +57,8 @@ void cmd_render_help(struct drc_buf *out, const char *const *usage, const struct
 int cmd_config_get(struct drc_ctx *ctx, struct drc_config **out);
 /* Reports err (stderr; with --json also {"error":...} on stdout) and returns its exit code. */
 int cmd_fail(struct drc_ctx *ctx, const struct drc_err *err);
+/* A usage error (exit 2) for a --region the config does not have, listing the known ones. */
+int cmd_unknown_region(struct drc_ctx *ctx, const struct drc_config *cfg, const char *region);
 /* Prints a cJSON document on stdout (--json output) and frees it. */
 void cmd_print_json(cJSON *json);
 /* True when stdout is a terminal (for colour and progress). */

@@ -90,6 +90,19 @@ int cmd_config_get(struct drc_ctx *ctx, struct drc_config **out)
 	return 0;
 }
 
+int cmd_unknown_region(struct drc_ctx *ctx, const struct drc_config *cfg, const char *region)
+{
+	struct drc_err err = DRC_ERR_INIT;
+	struct drc_buf names = DRC_BUF_INIT;
+
+	for (size_t i = 0; i < cfg->regions_nr; i++)
+		drc_buf_addf(&names, "%s%s", i ? ", " : "", cfg->regions[i].name);
+	drc_err_set(&err, DRC_E_USAGE, "unknown region '%s' (known regions: %s); see --region in "
+		    "'drctl %s -h'", region, names.buf, ctx->command ? ctx->command : "help");
+	drc_buf_release(&names);
+	return cmd_fail(ctx, &err);
+}
+
 void cmd_print_json(cJSON *json)
 {
 	char *s = cJSON_Print(json);

@@ -10,20 +10,6 @@ static const char *const selftest_usage[] = {
 	NULL,
 };
 
-/* Unknown region: a usage error that lists the names the config has. */
-static int unknown_region(struct drc_ctx *ctx, const struct drc_config *cfg, const char *region)
-{
-	struct drc_err err = DRC_ERR_INIT;
-	struct drc_buf names = DRC_BUF_INIT;
-
-	for (size_t i = 0; i < cfg->regions_nr; i++)
-		drc_buf_addf(&names, "%s%s", i ? ", " : "", cfg->regions[i].name);
-	drc_err_set(&err, DRC_E_USAGE, "unknown region '%s' (known regions: %s); see --region in "
-		    "'drctl selftest -h'", region, names.buf);
-	drc_buf_release(&names);
-	return cmd_fail(ctx, &err);
-}
-
 int cmd_selftest(int argc, const char **argv, struct drc_ctx *ctx)
 {
 	struct drc_checks checks = DRC_CHECKS_INIT;
@@ -46,7 +32,7 @@ int cmd_selftest(int argc, const char **argv, struct drc_ctx *ctx)
 	if (code)
 		return code;
 	if (region && !drc_config_region(cfg, region))
-		return unknown_region(ctx, cfg, region);
+		return cmd_unknown_region(ctx, cfg, region);
 
 	drc_selftest_run(cfg, region, &checks);
 	cmd_print_checks(ctx, &checks);

@@ -186,6 +186,8 @@ struct drc_strlist {
 };
 #define DRC_STRLIST_INIT { NULL, 0, 0 }
 void drc_strlist_add(struct drc_strlist *l, const char *s);
+void drc_strlist_addf(struct drc_strlist *l, const char *fmt, ...) DRC_PRINTF(2, 3);
+void drc_strlist_vaddf(struct drc_strlist *l, const char *fmt, va_list ap) DRC_PRINTF(2, 0);
 void drc_strlist_clear(struct drc_strlist *l);
 bool drc_strlist_has(const struct drc_strlist *l, const char *s);
 

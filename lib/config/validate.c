@@ -12,14 +12,11 @@
 static void problem(struct drc_strlist *problems, const char *fmt, ...) DRC_PRINTF(2, 3);
 static void problem(struct drc_strlist *problems, const char *fmt, ...)
 {
-	struct drc_buf b = DRC_BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	drc_buf_vaddf(&b, fmt, ap);
+	drc_strlist_vaddf(problems, fmt, ap);
 	va_end(ap);
-	drc_strlist_add(problems, b.buf);
-	drc_buf_release(&b);
 }
 
 int cfg_node_int(const cJSON *node, int64_t *out)

@@ -49,14 +49,11 @@ void drc_migrate_report_release(struct drc_migrate_report *rep)
 static void step(struct drc_migrate_report *rep, const char *fmt, ...) DRC_PRINTF(2, 3);
 static void step(struct drc_migrate_report *rep, const char *fmt, ...)
 {
-	struct drc_buf b = DRC_BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	drc_buf_vaddf(&b, fmt, ap);
+	drc_strlist_vaddf(&rep->steps, fmt, ap);
 	va_end(ap);
-	drc_strlist_add(&rep->steps, b.buf);
-	drc_buf_release(&b);
 }
 
 /* The advisory lock key: the first 8 bytes of BLAKE2b-256("drctl-bootstrap"), as a signed

@@ -44,14 +44,11 @@ void drc_http_req_release(struct drc_http_req *req)
 
 void drc_http_req_header(struct drc_http_req *req, const char *fmt, ...)
 {
-	struct drc_buf b = DRC_BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	drc_buf_vaddf(&b, fmt, ap);
+	drc_strlist_vaddf(&req->headers, fmt, ap);
 	va_end(ap);
-	drc_strlist_add(&req->headers, b.buf);
-	drc_buf_release(&b);
 }
 
 void drc_http_resp_release(struct drc_http_resp *resp)

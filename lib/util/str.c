@@ -60,6 +60,24 @@ void drc_strlist_add(struct drc_strlist *l, const char *s)
 	l->items[l->nr++] = drc_xstrdup(s);
 }
 
+void drc_strlist_vaddf(struct drc_strlist *l, const char *fmt, va_list ap)
+{
+	struct drc_buf b = DRC_BUF_INIT;
+
+	drc_buf_vaddf(&b, fmt, ap);
+	DRC_ALLOC_GROW(l->items, l->nr + 1, l->alloc);
+	l->items[l->nr++] = drc_buf_detach(&b, NULL);
+}
+
+void drc_strlist_addf(struct drc_strlist *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	drc_strlist_vaddf(l, fmt, ap);
+	va_end(ap);
+}
+
 void drc_strlist_clear(struct drc_strlist *l)
 {
 	for (size_t i = 0; i < l->nr; i++)

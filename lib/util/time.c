@@ -62,48 +62,53 @@ static int parse_number(const char *s, unsigned long long *num, const char **uni
 	return 0;
 }
 
-int drc_parse_duration_ms(const char *s, int64_t *out)
+struct unit {
+	const char *name;
+	uint64_t mult;
+};
+
+/* A number with one of the units, multiplied out, refusing overflow past max. */
+static int parse_with_units(const char *s, const struct unit *units, size_t n, uint64_t max,
+			    uint64_t *out)
 {
-	static const struct { const char *unit; int64_t ms; } units[] = {
-		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 }, { "min", 60000 },
-		{ "h", 3600000 }, { "d", 86400000 },
-	};
 	unsigned long long num;
 	const char *unit;
 
 	if (parse_number(s, &num, &unit) < 0)
 		return -1;
-	for (size_t i = 0; i < DRC_ARRAY_SIZE(units); i++) {
-		if (strcmp(unit, units[i].unit))
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(unit, units[i].name))
 			continue;
-		if (num > (unsigned long long)(INT64_MAX / units[i].ms))
-			return -1;
-		*out = (int64_t)num * units[i].ms;
-		return 0;
-	}
-	return -1;
-}
-
-int drc_parse_size(const char *s, uint64_t *out)
-{
-	static const struct { const char *unit; uint64_t mult; } units[] = {
-		{ "", 1 }, { "B", 1 }, { "k", 1024 }, { "K", 1024 }, { "KB", 1024 }, { "KiB", 1024 },
-		{ "M", 1 << 20 }, { "MB", 1 << 20 }, { "MiB", 1 << 20 },
-		{ "G", 1 << 30 }, { "GB", 1 << 30 }, { "GiB", 1 << 30 },
-		{ "T", 1ULL << 40 }, { "TB", 1ULL << 40 }, { "TiB", 1ULL << 40 },
-	};
-	unsigned long long num;
-	const char *unit;
-
-	if (parse_number(s, &num, &unit) < 0)
-		return -1;
-	for (size_t i = 0; i < DRC_ARRAY_SIZE(units); i++) {
-		if (strcmp(unit, units[i].unit))
-			continue;
-		if (num > UINT64_MAX / units[i].mult)
+		if (num > max / units[i].mult)
 			return -1;
 		*out = num * units[i].mult;
 		return 0;
 	}
 	return -1;
+}
+
+int drc_parse_duration_ms(const char *s, int64_t *out)
+{
+	static const struct unit units[] = {
+		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 }, { "min", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 },
+	};
+	uint64_t ms;
+
+	if (parse_with_units(s, units, DRC_ARRAY_SIZE(units), INT64_MAX, &ms) < 0)
+		return -1;
+	*out = (int64_t)ms;
+	return 0;
+}
+
+int drc_parse_size(const char *s, uint64_t *out)
+{
+	static const struct unit units[] = {
+		{ "", 1 }, { "B", 1 }, { "k", 1024 }, { "K", 1024 }, { "KB", 1024 }, { "KiB", 1024 },
+		{ "M", 1 << 20 }, { "MB", 1 << 20 }, { "MiB", 1 << 20 },
+		{ "G", 1 << 30 }, { "GB", 1 << 30 }, { "GiB", 1 << 30 },
+		{ "T", 1ULL << 40 }, { "TB", 1ULL << 40 }, { "TiB", 1ULL << 40 },
+	};
+
+	return parse_with_units(s, units, DRC_ARRAY_SIZE(units), UINT64_MAX, out);
 }
