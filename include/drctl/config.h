@@ -80,6 +80,8 @@ enum drc_cfg_type {
 	DRC_CFG_STRLIST,         /* a list of strings */
 	DRC_CFG_URLLIST,         /* a list of http(s) URLs */
 	DRC_CFG_OBJECT,          /* an object; its keys are the entries below it */
+	DRC_CFG_RECIPIENTS,      /* a list of drpk1... public strings (checksums checked) */
+	DRC_CFG_SIGNERS,         /* a list of drsg1... public strings (checksums checked) */
 };
 #define DRC_CFG_REQUIRED 1u      /* must be present when its parent object is */
 #define DRC_CFG_SECRET 2u        /* never shown or logged; best given as ${VAR} */

@@ -82,9 +82,9 @@ static const struct drc_cfg_key schema[] = {
 
 	{ "/keys", OBJECT, "an object, e.g. {\"recipients\": [\"drpk1...\"]}", 0,
 	  "encryption and signing keys (drctl keygen)" },
-	{ "/keys/recipients", STRLIST, "a list of drpk1... strings", 0,
+	{ "/keys/recipients", DRC_CFG_RECIPIENTS, "a list of drpk1... strings", 0,
 	  "public keys backups are sealed to" },
-	{ "/keys/signers", STRLIST, "a list of drsg1... strings", 0,
+	{ "/keys/signers", DRC_CFG_SIGNERS, "a list of drsg1... strings", 0,
 	  "public keys whose backup signatures restore trusts" },
 	{ "/keys/secret", STRING, "a file, e.g. \"${DRCTL_SECRET_KEY_FILE}\"", 0,
 	  "this host's secret key file (mode 0600)" },
@@ -170,7 +170,8 @@ const char *drc_config_type_name(enum drc_cfg_type type)
 		[DRC_CFG_HTTPURL] = "http URL", [DRC_CFG_INT] = "integer",
 		[DRC_CFG_BOOL] = "boolean", [DRC_CFG_SIZE] = "size", [DRC_CFG_ENUM] = "enum",
 		[DRC_CFG_STRLIST] = "list of strings", [DRC_CFG_URLLIST] = "list of URLs",
-		[DRC_CFG_OBJECT] = "object",
+		[DRC_CFG_OBJECT] = "object", [DRC_CFG_RECIPIENTS] = "list of drpk1 keys",
+		[DRC_CFG_SIGNERS] = "list of drsg1 keys",
 	};
 
 	return (unsigned)type < DRC_ARRAY_SIZE(names) ? names[type] : "?";

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/config-int.h"
+#include "drctl/crypto.h"
 #include "util/banned.h"
 
 static void problem(struct drc_strlist *problems, const char *fmt, ...) DRC_PRINTF(2, 3);
@@ -133,6 +134,18 @@ static bool string_ok(const struct drc_cfg_key *k, const char *s)
 	}
 }
 
+/* A mistyped key is caught here, at load, not when a backup or restore needs it. */
+static void check_pubkey(struct drc_strlist *problems, enum drc_cfg_type type, const char *s,
+			 const char *path)
+{
+	struct drc_err err = DRC_ERR_INIT;
+	struct drc_pubkey key;
+
+	if (drc_pubkey_parse(s, type == DRC_CFG_RECIPIENTS ? DRC_KEY_RECIPIENT : DRC_KEY_SIGNER,
+			     &key, &err) < 0)
+		problem(problems, "%s: %s", path, err.msg);
+}
+
 static void check_list(struct drc_strlist *problems, const struct drc_cfg_key *k, cJSON *node,
 		       const char *path)
 {
@@ -140,13 +153,13 @@ static void check_list(struct drc_strlist *problems, const struct drc_cfg_key *k
 	size_t i = 0;
 
 	cJSON_ArrayForEach(item, node) {
-		if (!cJSON_IsString(item) || !item->valuestring[0] || !string_ok(k, item->valuestring)) {
-			char *at = drc_xasprintf("%s[%zu]", path, i);
+		char *at = drc_xasprintf("%s[%zu]", path, i++);
 
+		if (!cJSON_IsString(item) || !item->valuestring[0] || !string_ok(k, item->valuestring))
 			wrong(problems, k, item, at);
-			free(at);
-		}
-		i++;
+		else if (k->type == DRC_CFG_RECIPIENTS || k->type == DRC_CFG_SIGNERS)
+			check_pubkey(problems, k->type, item->valuestring, at);
+		free(at);
 	}
 }
 
@@ -166,6 +179,8 @@ static bool check_type(struct drc_strlist *problems, const struct drc_cfg_key *k
 	case DRC_CFG_OBJECT: ok = cJSON_IsObject(node); break;
 	case DRC_CFG_STRLIST:
 	case DRC_CFG_URLLIST:
+	case DRC_CFG_RECIPIENTS:
+	case DRC_CFG_SIGNERS:
 		ok = cJSON_IsArray(node);
 		if (ok)
 			check_list(problems, k, node, path);

@@ -13,6 +13,7 @@
 
 #include "config/config-int.h"
 #include "drctl/config.h"
+#include "drctl/crypto.h"
 
 #define MINIMAL "{\"project\": \"p\", \"regions\": {\"r1\": {\"db\": \"postgresql://u@h/d\"}}}"
 
@@ -105,7 +106,8 @@ static const char design_example[] =
 	"    \"g\": { \"type\": \"gcs\", \"bucket\": \"b\", \"access_key\": \"a\",\n"
 	"      \"secret_key\": \"gcs-secret-0001\" },\n"
 	"    \"local\": { \"type\": \"fs\", \"path\": \"/var/lib/drctl/backups\" } },\n"
-	"  \"keys\": { \"recipients\": [\"drpk1x\"], \"signers\": [\"drsg1x\"],\n"
+	"  \"keys\": { \"recipients\": [\"drpk17spn4oafk2ssoojsoh5ucwc5gsf5qcax5i7gq4paixyj6o77ummgwei5ou\"],\n"
+	"            \"signers\": [\"drsg1eoyzfu4otljpa2vlxppgm7fnz4nael6shplir6zq5byetyfgqegttildcy\"],\n"
 	"            \"secret\": \"/etc/drctl/drctl.key\" },\n"
 	"  \"backup\": { \"compression\": \"zstd:3\", \"jobs\": 4,\n"
 	"    \"retention\": { \"keep_last\": 96, \"keep_hourly\": 24, \"keep_daily\": 30,\n"
@@ -277,6 +279,52 @@ static void test_storage_reference(void **state)
 		       "\"storage\": [\"local\"]}}}",
 		       "regions.r.storage[0]: 'local' is not a key of storage (storage is not "
 		       "configured)");
+}
+
+/* keys.recipients and keys.signers are checked at load: a mistyped key fails here, with the
+ * JSON path and lib/crypto's reason, not later in the middle of a backup. */
+static void test_public_keys(void **state)
+{
+	unsigned char raw[DRC_KEY_BYTES];
+	char pk[DRC_PUBKEY_STR], sg[DRC_PUBKEY_STR], *text, *want;
+	struct drc_err err = DRC_ERR_INIT;
+	struct drc_pubkey k, parsed;
+	struct drc_config *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		raw[i] = (unsigned char)(i * 7 + 1);
+	drc_pubkey_set(&k, DRC_KEY_RECIPIENT, raw);
+	drc_pubkey_format(&k, pk);
+	drc_pubkey_set(&k, DRC_KEY_SIGNER, raw);
+	drc_pubkey_format(&k, sg);
+
+	text = drc_xasprintf("{\"project\": \"p\", \"regions\": {\"r\": {\"db\": \"host=h\"}}, "
+			     "\"keys\": {\"recipients\": [\"%s\"], \"signers\": [\"%s\"]}}", pk, sg);
+	cfg = parse_ok(text);
+	drc_config_free(cfg);
+	free(text);
+
+	/* a signer where a recipient belongs */
+	assert_int_equal(drc_pubkey_parse(sg, DRC_KEY_RECIPIENT, &parsed, &err), -1);
+	text = drc_xasprintf("{\"project\": \"p\", \"regions\": {\"r\": {\"db\": \"host=h\"}}, "
+			     "\"keys\": {\"recipients\": [\"%s\"]}}", sg);
+	want = drc_xasprintf("keys.recipients[0]: %s", err.msg);
+	expect_problem(text, want);
+	free(text);
+	free(want);
+
+	/* one mistyped character is caught by the checksum */
+	pk[20] = pk[20] == 'a' ? 'b' : 'a';
+	drc_err_clear(&err);
+	assert_int_equal(drc_pubkey_parse(pk, DRC_KEY_RECIPIENT, &parsed, &err), -1);
+	assert_non_null(strstr(err.msg, "checksum"));
+	text = drc_xasprintf("{\"project\": \"p\", \"regions\": {\"r\": {\"db\": \"host=h\"}}, "
+			     "\"keys\": {\"recipients\": [\"%s\"]}}", pk);
+	want = drc_xasprintf("keys.recipients[0]: %s", err.msg);
+	expect_problem(text, want);
+	free(text);
+	free(want);
 }
 
 static void test_invalid_json(void **state)
@@ -697,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_storage_types),
 		cmocka_unit_test(test_storage_reference),
+		cmocka_unit_test(test_public_keys),
 		cmocka_unit_test(test_invalid_json),
 		cmocka_unit_test(test_unset_variable),
 		cmocka_unit_test(test_expansion),
