@@ -5,6 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 db=$(new_db audit)
+wait_b_caught_up   # bootstrap reaches both regions: eu-west must have the database too
 cfg=$TEST_TMP/drctl.json
 write_config "$cfg" "$db"
 log=$TEST_TMP/audit.jsonl

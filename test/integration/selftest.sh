@@ -122,7 +122,7 @@ same_rows "selftest changed no row of offer_logs"
 export SELFTEST_WRONG_PW="wrong-pw-$RANDOM$RANDOM"
 moved_region wrongpw eu-west "$SANDBOX_B_HOST:$SANDBOX_B_PORT" SELFTEST_WRONG_PW
 expect_rc 1 "selftest fails with a wrong password"
-expect_out "^FAIL +eu-west +reachable +authentication failed.*\\(127\\.0\\.0\\.3:15433/$OK_DB\\)"
+expect_out "^FAIL +eu-west +reachable +password authentication failed.*\\(127\\.0\\.0\\.3:15433/$OK_DB\\)"
 expect_out '^skip +eu-west +role +skipped: not reachable'
 expect_out '^ok +us-east +reachable '
 expect_out '^ok +topology +primary +us-east is the only primary'
@@ -136,7 +136,7 @@ fi
 
 moved_region port eu-west 127.0.0.2:1 DRCTL_SANDBOX_PGPASSWORD
 expect_rc 1 "selftest fails for an unreachable port"
-expect_out '^FAIL +eu-west +reachable +unreachable \(connection refused\).*\(127\.0\.0\.2:1/'
+expect_out '^FAIL +eu-west +reachable +unreachable: connection refused.*\(127\.0\.0\.2:1/'
 
 # a standby alone is fine, but its lag needs the primary: only a warning, exit 3
 moved_region noprimary us-east 127.0.0.2:1 DRCTL_SANDBOX_PGPASSWORD --region eu-west
