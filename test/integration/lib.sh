@@ -150,6 +150,121 @@ write_config() {
   chmod 0600 "$file"
 }
 
+# ---------------------------------------------------------------- storage
+
+# aws_s3 ARGS...: Debian's aws-cli v2 (/usr/bin/aws; the pyenv shim on PATH is
+# v1) against the sandbox's s3rver, with its credentials and no user config.
+# ARGS are aws's own, e.g. aws_s3 s3 cp FILE s3://BUCKET/KEY, aws_s3 s3api ...
+aws_s3() {
+  AWS_ACCESS_KEY_ID=$DRCTL_SANDBOX_S3_ACCESS_KEY \
+  AWS_SECRET_ACCESS_KEY=$DRCTL_SANDBOX_S3_SECRET_KEY AWS_DEFAULT_REGION=us-east-1 \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER="" \
+  AWS_EC2_METADATA_DISABLED=true \
+    /usr/bin/aws --endpoint-url "$SANDBOX_S3_ENDPOINT" "$@"
+}
+
+# az_blob COMMAND ARGS...: scripts/azurite-admin.py against the sandbox's Azurite
+# (create|delete|exists NAME, list [NAME], put NAME BLOB FILE, get|rm NAME BLOB).
+az_blob() {
+  AZURE_ENDPOINT=$SANDBOX_AZURE_ENDPOINT AZURE_ACCOUNT=$SANDBOX_AZURE_ACCOUNT \
+  AZURE_KEY=$DRCTL_SANDBOX_AZURE_KEY python3 "$DRCTL_SRC/scripts/azurite-admin.py" "$@"
+}
+
+# _unique_name KIND NAME: t-<name>-<pid>[-n], lowercase letters, digits and single
+# hyphens (valid as an S3 bucket and an Azure container), recorded in
+# $TEST_TMP/.KIND so that $(...) callers still get it cleaned up.
+_unique_name() {
+  local kind=$1 base name n=1
+  base=$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]' | tr -cs 'a-z0-9' '-' | cut -c1-40)
+  base="t-${base#-}"
+  base="${base%-}-$$"
+  name=$base
+  while grep -qx "$name" "$TEST_TMP/.$kind" 2>/dev/null; do
+    n=$((n + 1))
+    name=$base-$n
+  done
+  echo "$name" >>"$TEST_TMP/.$kind"
+  echo "$name"
+}
+
+# new_bucket NAME: create a fresh S3 bucket t-<NAME>-<pid>[-n] on s3rver, echo its
+# name; it is removed with everything in it at exit.
+new_bucket() {
+  local name
+  name=$(_unique_name buckets "${1:?new_bucket NAME}")
+  aws_s3 s3 mb "s3://$name" >/dev/null || die "new_bucket: cannot create bucket $name"
+  echo "$name"
+}
+
+# new_container NAME: the same for an Azure container on Azurite.
+new_container() {
+  local name
+  name=$(_unique_name containers "${1:?new_container NAME}")
+  # A leftover of an earlier run with the same pid would not be empty: drop it first.
+  if ! az_blob delete "$name" || ! az_blob create "$name"; then
+    die "new_container: cannot create container $name"
+  fi
+  echo "$name"
+}
+
+# new_fs_target NAME: a fresh, empty directory under $TEST_TMP for an fs target.
+new_fs_target() {
+  local name
+  name=$(_unique_name fs "${1:?new_fs_target NAME}")
+  mkdir -p "$TEST_TMP/storage/$name"
+  echo "$TEST_TMP/storage/$name"
+}
+
+# write_config_storage FILE DB [JSON]: write_config plus four storage targets on
+# fresh per-test places: s3-use1 (bucket $T_BUCKET) and local-use1 ($T_FS_USE1)
+# for us-east, az-weu (container $T_CONTAINER) and local-weu ($T_FS_WEU) for
+# eu-west; keys stay ${VAR} references. JSON is deep-merged over all of it.
+# Sets those four variables: call it directly, not in $(...).
+write_config_storage() {
+  local file=${1:?write_config_storage FILE DB [JSON]} db=${2:?write_config_storage FILE DB [JSON]}
+  local extra=${3:-'{}'} storage
+  T_BUCKET=$(new_bucket "$T_NAME")
+  T_CONTAINER=$(new_container "$T_NAME")
+  T_FS_USE1=$(new_fs_target "$T_NAME-use1")
+  T_FS_WEU=$(new_fs_target "$T_NAME-weu")
+  # shellcheck disable=SC2016  # literals: drctl expands them from the environment
+  storage=$(jq -n --arg s3 "$SANDBOX_S3_ENDPOINT" --arg bucket "$T_BUCKET" \
+      --arg az "$SANDBOX_AZURE_ENDPOINT" --arg account "$SANDBOX_AZURE_ACCOUNT" \
+      --arg container "$T_CONTAINER" --arg fs_a "$T_FS_USE1" --arg fs_b "$T_FS_WEU" \
+      --arg ak '${DRCTL_SANDBOX_S3_ACCESS_KEY}' --arg sk '${DRCTL_SANDBOX_S3_SECRET_KEY}' \
+      --arg azkey '${DRCTL_SANDBOX_AZURE_KEY}' --argjson extra "$extra" '{
+    regions: {
+      "us-east": { storage: ["s3-use1", "local-use1"] },
+      "eu-west": { storage: ["az-weu", "local-weu"] }
+    },
+    storage: {
+      "s3-use1": { type: "s3", endpoint: $s3, bucket: $bucket, region: "us-east-1",
+                   access_key: $ak, secret_key: $sk, path_style: true },
+      "az-weu": { type: "azure", endpoint: $az, account: $account, container: $container,
+                  key: $azkey, path_style: true },
+      "local-use1": { type: "fs", path: $fs_a },
+      "local-weu": { type: "fs", path: $fs_b }
+    }
+  } * $extra') || die "write_config_storage: bad JSON: $extra"
+  write_config "$file" "$db" "$storage"
+}
+
+# _drop_storage: remove the buckets and containers that new_bucket/new_container made.
+_drop_storage() {
+  local name
+  if [[ -f $TEST_TMP/.buckets ]]; then
+    while read -r name; do
+      aws_s3 s3 rb --force "s3://$name" >/dev/null 2>&1 \
+        || echo "warning: could not remove bucket $name" >&2
+    done <"$TEST_TMP/.buckets"
+  fi
+  if [[ -f $TEST_TMP/.containers ]]; then
+    while read -r name; do
+      az_blob delete "$name" >/dev/null || echo "warning: could not remove container $name" >&2
+    done <"$TEST_TMP/.containers"
+  fi
+}
+
 # ---------------------------------------------------------------- running drctl
 
 # run_drctl OUTFILE ARGS...: run "$DRCTL" ARGS with stdout+stderr to OUTFILE
@@ -283,6 +398,7 @@ _restore_sandbox() {
   elif [[ -s $TEST_TMP/.repair ]]; then
     sed 's/^/# /' "$TEST_TMP/.repair"
   fi
+  _drop_storage
   if [[ -f $TEST_TMP/.dbs ]]; then
     while read -r db; do
       psql_a postgres "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 \

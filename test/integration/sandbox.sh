@@ -59,3 +59,70 @@ check "write_config points eu-west at the test database" \
   test "$(jq -r '.regions["eu-west"].db' "$TEST_TMP/drctl.json")" \
        = "postgresql://postgres:\${DRCTL_SANDBOX_PGPASSWORD}@127.0.0.3:15433/$db"
 assert_no_secret "$TEST_TMP/drctl.json"
+
+# ---------------------------------------------------------------- storage servers
+
+check "s3rver answers GET / with 200" \
+  test "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$SANDBOX_S3_ENDPOINT/")" = 200
+check "Azurite answers an unsigned listing with 403" \
+  test "$(curl -s -o /dev/null -m 5 -w '%{http_code}' \
+          "$SANDBOX_AZURE_ENDPOINT/$SANDBOX_AZURE_ACCOUNT?comp=list")" = 403
+check "status lists s3 as up" grep -Eq '^s3 .* up$' "$TEST_TMP/status"
+check "status lists azure as up" grep -Eq '^azure .* up$' "$TEST_TMP/status"
+check "bucket $SANDBOX_S3_BUCKET exists" aws_s3 s3api head-bucket --bucket "$SANDBOX_S3_BUCKET"
+check "container $SANDBOX_AZURE_CONTAINER exists" az_blob exists "$SANDBOX_AZURE_CONTAINER"
+check "the fs target directories exist" \
+  test -d "$SANDBOX_STORAGE_DIR/us-east" -a -d "$SANDBOX_STORAGE_DIR/eu-west"
+
+# Round trips through independent clients: aws-cli v2 and the python SharedKey signer.
+head -c 300000 /dev/urandom >"$TEST_TMP/blob"
+key="sandbox-test/$token with space+plus"
+aws_s3 s3 cp "$TEST_TMP/blob" "s3://$SANDBOX_S3_BUCKET/$key" >/dev/null
+aws_s3 s3 cp "s3://$SANDBOX_S3_BUCKET/$key" "$TEST_TMP/blob.s3" >/dev/null
+check "S3 put/get round trip returns the same bytes" cmp "$TEST_TMP/blob" "$TEST_TMP/blob.s3"
+aws_s3 s3 rm "s3://$SANDBOX_S3_BUCKET/$key" >/dev/null
+az_blob put "$SANDBOX_AZURE_CONTAINER" "$key" "$TEST_TMP/blob"
+az_blob get "$SANDBOX_AZURE_CONTAINER" "$key" >"$TEST_TMP/blob.az"
+check "Azure put/get round trip returns the same bytes" cmp "$TEST_TMP/blob" "$TEST_TMP/blob.az"
+az_blob rm "$SANDBOX_AZURE_CONTAINER" "$key"
+check "the blob is gone after az_blob rm" \
+  test -z "$(az_blob list "$SANDBOX_AZURE_CONTAINER" | grep -F "$token" || true)"
+if DRCTL_SANDBOX_AZURE_KEY=$(printf 'wrong-key-%s' "$token" | base64) \
+   az_blob list >"$TEST_TMP/badkey" 2>&1; then
+  fail "Azurite accepted a request signed with a wrong key"
+else
+  check "Azurite refuses a wrong key with 403" grep -q 'HTTP 403' "$TEST_TMP/badkey"
+fi
+
+# Per-test places from the helpers, and a config that uses all four of them.
+write_config_storage "$TEST_TMP/storage.json" "$db"
+check "new_bucket made bucket $T_BUCKET" aws_s3 s3api head-bucket --bucket "$T_BUCKET"
+check "new_container made container $T_CONTAINER" az_blob exists "$T_CONTAINER"
+check "new_fs_target made empty dirs" \
+  test -d "$T_FS_USE1" -a -d "$T_FS_WEU" -a -z "$(find "$T_FS_USE1" "$T_FS_WEU" -mindepth 1)"
+check "write_config_storage points s3-use1 at the test bucket" \
+  test "$(jq -r '.storage["s3-use1"].bucket' "$TEST_TMP/storage.json")" = "$T_BUCKET"
+check "write_config_storage gives each region two targets" \
+  jq -e '.regions["us-east"].storage == ["s3-use1", "local-use1"] and
+         .regions["eu-west"].storage == ["az-weu", "local-weu"]' "$TEST_TMP/storage.json"
+# shellcheck disable=SC2016  # a literal reference, not an expansion
+check "write_config_storage keeps the keys as references" \
+  jq -e '.storage["az-weu"].key == "${DRCTL_SANDBOX_AZURE_KEY}"' "$TEST_TMP/storage.json"
+if [[ -n ${DRCTL:-} ]]; then
+  run_drctl - -c "$TEST_TMP/storage.json" config show
+  expect_rc 0 "drctl config show accepts the storage config"
+  expect_no_out "$DRCTL_SANDBOX_AZURE_KEY"
+fi
+
+# Fault injection: a stopped storage server is down until started again, and
+# keeps its data across the restart.
+"$SANDBOX" stop-region s3 >/dev/null
+if "$SANDBOX" status >"$TEST_TMP/status2" 2>&1; then
+  fail "status exits 0 with s3 stopped"
+else
+  check "status shows s3 down after stop-region s3" grep -Eq '^s3 .* down$' "$TEST_TMP/status2"
+fi
+check "nothing answers on the s3 port after stop-region s3" \
+  test "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$SANDBOX_S3_ENDPOINT/" || true)" = 000
+"$SANDBOX" start-region s3 >/dev/null
+check "bucket $T_BUCKET survives an s3 restart" aws_s3 s3api head-bucket --bucket "$T_BUCKET"
