@@ -22,7 +22,8 @@ int64_t drc_retry_delay_ms(const struct drc_retry *policy, int n, double rnd)
 
 static double jitter(void)
 {
-	static unsigned seed;
+	/* per thread: parallel part uploads retry at once, and rand_r's state must not be shared */
+	static _Thread_local unsigned seed;
 
 	if (!seed)
 		seed = (unsigned)(drc_wall_ms() ^ (int64_t)(size_t)&seed);
