@@ -165,6 +165,13 @@ void drc_crypto_sign(const struct drc_secret *sec, const void *msg, size_t n,
 int drc_crypto_verify(const char *const *signers, size_t nr, const void *msg, size_t n,
 		      const char *sig_b64, size_t *which, struct drc_err *err);
 
+/* ---- base64 (lib/crypto/base64.c): RFC 4648 standard alphabet, padded ---- */
+/* The base64 of data[0..n), NUL-terminated. Caller frees. */
+char *drc_base64_encode(const void *data, size_t n);
+/* Decodes b64 (the whole string: no whitespace) into out[0..cap), *len bytes; -1 when b64 is
+ * not valid base64 or decodes to more than cap bytes. */
+int drc_base64_decode(const char *b64, unsigned char *out, size_t cap, size_t *len);
+
 /* ---- SHA-256 and HMAC-SHA-256 (lib/crypto/sha256.c): AWS SigV4 and its payload hashes ---- */
 #define DRC_SHA256_BYTES 32
 #define DRC_SHA256_HEX (DRC_SHA256_BYTES * 2 + 1)

@@ -43,6 +43,10 @@ typedef int drc_list_fn(const char *key, const struct drc_stat *st, void *data,
 /* Opens the target `name` from its config object (the config's storage.<name>): "type" picks
  * the driver ("fs" in this build), "prefix" (optional, e.g. "prod/") is put before every key.
  * fs takes "path", an absolute directory (created on first write, mode 0700).
+ * azure takes "account", "container", "key" (the account's base64 access key), and optionally
+ * "endpoint" (default https://<account>.blob.core.windows.net; a host that is an IP address or
+ * localhost, as Azurite's, means path-style URLs, /<account>/<container>/<key>), "path_style"
+ * (true: path style for any host) and "ca_file".
  * Opening does no I/O. Config problems are DRC_E_CONFIG naming the target. */
 int drc_storage_open(const char *name, const struct cJSON *cfg, struct drc_storage **out,
 		     struct drc_err *err);
