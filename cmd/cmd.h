@@ -74,7 +74,14 @@ cJSON *cmd_checks_json(const struct drc_checks *checks);
 
 /* The commands, sorted as in the table. */
 int cmd_audit(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_backup(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_bootstrap(int argc, const char **argv, struct drc_ctx *ctx);
+/* cmd/backup-catalog.c: the verbs of `drctl backup` that read the catalog (cmd/backup.c
+ * dispatches to them with argv[0] the verb) */
+int cmd_backup_list(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_backup_show(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_backup_verify(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_backup_prune(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_config(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_help(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_init(int argc, const char **argv, struct drc_ctx *ctx);

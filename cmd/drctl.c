@@ -14,6 +14,8 @@
 /* Sorted by name: cmd_lookup() and `drctl help` rely on it, and test_cmd checks it. */
 const struct cmd drc_commands[] = {
 	{ "audit", cmd_audit, "read the audit log", DRC_ROLE_VIEWER, 0 },
+	{ "backup", cmd_backup, "create, list, verify and prune encrypted backups", DRC_ROLE_VIEWER,
+	  CMD_AUDITED },
 	{ "bootstrap", cmd_bootstrap, "create or upgrade the schema on each primary, then selftest",
 	  DRC_ROLE_ADMIN, CMD_AUDITED },
 	{ "config", cmd_config, "show the resolved configuration, secrets hidden", DRC_ROLE_VIEWER, 0 },

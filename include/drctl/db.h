@@ -125,6 +125,75 @@ int drc_db_lag(struct drc_db *standby, struct drc_db *primary, struct drc_db_lag
  * seconds under cfg->max_lag_bytes. Never fails itself: every problem is a check. */
 void drc_selftest_run(const struct drc_config *cfg, const char *region, struct drc_checks *out);
 
+/* ---- consistent snapshots for backups (lib/db/snapshot.c) ---- */
+/* Starts a REPEATABLE READ READ ONLY transaction and exports its snapshot (pg_export_snapshot,
+ * also on a hot standby): *id is its name (caller frees). The snapshot lives as long as this
+ * transaction: keep db open and idle in it while others import it. */
+int drc_db_snapshot_export(struct drc_db *db, char **id, struct drc_err *err);
+/* Starts a REPEATABLE READ READ ONLY transaction that sees exactly snapshot id. */
+int drc_db_snapshot_import(struct drc_db *db, const char *id, struct drc_err *err);
+/* Ends the transaction (ROLLBACK: nothing was written). */
+int drc_db_snapshot_end(struct drc_db *db, struct drc_err *err);
+
+/* What a backup copies, read in the snapshot's transaction. Tables are the ordinary tables and
+ * leaf partitions (relkind 'r') of every non-system schema, including unlogged ones, excluding
+ * tables owned by an extension unless the extension marks them as configuration
+ * (pg_extension_config_dump); sorted by schema then name. Partitioned parents hold no rows and
+ * are left out. */
+struct drc_db_table {
+	char *schema;
+	char *name;
+	uint64_t size;              /* pg_table_size in bytes (heap + TOAST): for scheduling;
+				     * 0 for an unlogged table on a standby */
+	bool unlogged;              /* a standby has no data for it: COPY fails there */
+};
+struct drc_db_sequence {
+	char *schema;
+	char *name;
+	int64_t last_value;
+	bool is_called;
+};
+struct drc_db_catalog {
+	struct drc_db_table *tables;
+	size_t tables_nr;
+	struct drc_db_sequence *sequences;
+	size_t sequences_nr;
+	uint32_t *los;              /* large object OIDs, ascending */
+	size_t los_nr;
+	int schema_version;         /* max(number) of public.dr_schema_migrations, 0 if absent */
+};
+#define DRC_DB_CATALOG_INIT { NULL, 0, NULL, 0, NULL, 0, 0 }
+int drc_db_catalog_read(struct drc_db *db, struct drc_db_catalog *out, struct drc_err *err);
+void drc_db_catalog_release(struct drc_db_catalog *c);
+
+/* Receives COPY text as it arrives (one row, or part of a wide one, per call); returns 0, or
+ * -1 with err set to stop the COPY (it is then cancelled and that err returned). */
+typedef int drc_db_copy_fn(void *data, const char *buf, size_t n, struct drc_err *err);
+/* COPY schema.table TO STDOUT (text format; identifiers quoted), streamed to fn: memory does not
+ * grow with the table. */
+int drc_db_copy_out(struct drc_db *db, const char *schema, const char *table, drc_db_copy_fn *fn,
+		    void *data, struct drc_err *err);
+/* Appends up to n bytes of large object oid from offset to out (fewer at its end, none past
+ * it). Run inside a snapshot transaction, it reads the object as of that snapshot. */
+int drc_db_lo_read(struct drc_db *db, uint32_t oid, uint64_t offset, size_t n,
+		   struct drc_buf *out, struct drc_err *err);
+
+/* One backup of a project at a time: a session-level advisory lock on the source database, its
+ * key derived from "drctl-backup:<project>". Taken elsewhere: DRC_E_REFUSED saying who holds it
+ * (pid, since when, application, client host) from pg_locks and pg_stat_activity. Released by
+ * drc_db_backup_unlock or when db closes. */
+int drc_db_backup_lock(struct drc_db *db, const char *project, struct drc_err *err);
+int drc_db_backup_unlock(struct drc_db *db, const char *project, struct drc_err *err);
+
+/* ---- pg_dump (lib/db/pgdump.c) ---- */
+/* Runs pg_dump --section=section ("pre-data" | "post-data") --snapshot=snapshot (NULL: none)
+ * against url as a child process (no shell; the password reaches it only through PGPASSWORD,
+ * never argv) and appends its plain SQL output to out (at most 256 MiB). The pg_dump used is
+ * /usr/lib/postgresql/<major>/bin/pg_dump for the server's major version (server_version as
+ * drc_db_server_version), else the first on PATH. A failure quotes pg_dump's stderr. */
+int drc_db_pg_dump(const char *url, int server_version, const char *snapshot,
+		   const char *section, struct drc_buf *out, struct drc_err *err);
+
 /* The libpq version in use, e.g. "15.18" (static string). */
 const char *drc_db_lib_version(void);
 

@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 
+#include "db/db-int.h"
 #include "drctl/db.h"
 #include "util/banned.h"
 
@@ -15,6 +16,11 @@ struct drc_db {
 	char *describe;   /* host:port/dbname: never the password */
 	char sqlstate[6]; /* of the last failed statement */
 };
+
+PGconn *drc_db_pgconn(struct drc_db *db)
+{
+	return db->conn;
+}
 
 const char *drc_db_last_sqlstate(const struct drc_db *db)
 {

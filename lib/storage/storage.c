@@ -10,7 +10,10 @@
 /* The drivers this build has. s3, azure and gcs join here when they are written: until then the
  * config names them but opening one says which types this build supports. */
 static const struct drc_storage_ops *const drivers[] = {
+	&drc_storage_azure_ops,
 	&drc_storage_fs_ops,
+	&drc_storage_s3_ops,
+	&drc_storage_gcs_ops,
 };
 
 static const char too_long[] = "it is longer than 1024 bytes (with the target's prefix)";
