@@ -1,4 +1,4 @@
-/* cmd/backup-catalog.c - `drctl backup list|show|verify|prune`: the catalog across storage targets */
+/* cmd/backup-catalog.c - `drctl backup list|show|verify|prune`: the catalog across targets */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +9,18 @@
 #include "drctl/snapshot.h"
 #include "drctl/storage.h"
 
-/* The strings cmd/backup.c lists in its usage[] (and man/drctl-backup.1 SYNOPSIS). */
-static const char *const list_usage[] = { "drctl backup list [--target T] [--json]", NULL };
-static const char *const show_usage[] = { "drctl backup show ID [--json]", NULL };
-static const char *const verify_usage[] = {
-	"drctl backup verify (ID | --all) [--deep] [--target T]... [--json]", NULL
-};
-static const char *const prune_usage[] = {
-	"drctl backup prune [--orphan-age DURATION] [--dry-run] [--json]", NULL
-};
+/* Each verb's usage line, declared once: cmd/backup.c's usage[] lists these same strings (and
+ * man/drctl-backup.1 SYNOPSIS equals that, a lint checks). */
+const char cmd_backup_list_line[] = "drctl backup list [--target T] [--json]";
+const char cmd_backup_show_line[] = "drctl backup show (ID | latest) [--json]";
+const char cmd_backup_verify_line[] =
+	"drctl backup verify (ID | latest | --all) [--deep] [--target T]... [--json]";
+const char cmd_backup_prune_line[] =
+	"drctl backup prune [--orphan-age DURATION] [--dry-run] [--json]";
+static const char *const list_usage[] = { cmd_backup_list_line, NULL };
+static const char *const show_usage[] = { cmd_backup_show_line, NULL };
+static const char *const verify_usage[] = { cmd_backup_verify_line, NULL };
+static const char *const prune_usage[] = { cmd_backup_prune_line, NULL };
 
 /* The storage targets to look at: --target names, else every configured one (regions' targets
  * in config order, then any other storage.* entry). */
@@ -96,22 +99,6 @@ out:
 	return ret;
 }
 
-static void human_size(uint64_t n, char *out, size_t cap)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < DRC_ARRAY_SIZE(units)) {
-		v /= 1024;
-		u++;
-	}
-	if (u)
-		snprintf(out, cap, "%.1f %s", v, units[u]);
-	else
-		snprintf(out, cap, "%llu B", (unsigned long long)n);
-}
-
 /* "2026-11-22 02:40:14" (UTC) of ms since the epoch */
 static void short_time(int64_t ms, char *out, size_t cap)
 {
@@ -139,7 +126,7 @@ static void print_list_row(const struct targets *t, const struct drc_catalog_ent
 			snprintf(ver + strlen(ver), sizeof(ver) - strlen(ver), " (deep)");
 	}
 	if (e->manifest_ok) {
-		human_size(drc_manifest_size(m), size, sizeof(size));
+		drc_human_size(drc_manifest_size(m), size, sizeof(size));
 		snprintf(src, sizeof(src), "%s/%s", m->source_region, m->source_role);
 		printf("%-21s  %-19s  %-18s  %10s  %6zu  %-28s  %-24s  %s\n", e->id, when, src,
 		       size, m->tables_nr, tg.buf, ver, m->note ? m->note : "");
@@ -225,7 +212,7 @@ static void print_manifest(const struct drc_manifest *m)
 	char size[32], b2[32];
 	size_t i;
 
-	human_size(drc_manifest_size(m), size, sizeof(size));
+	drc_human_size(drc_manifest_size(m), size, sizeof(size));
 	printf("backup %s\n", m->id);
 	printf("  created      %s (took %.1f s)\n", m->created_at, (double)m->duration_ms / 1000);
 	printf("  project      %s\n", m->project);
@@ -251,7 +238,7 @@ static void print_manifest(const struct drc_manifest *m)
 		const struct drc_manifest_table *t = &m->tables[i];
 		char *name = drc_xasprintf("%s.%s", t->schema, t->name);
 
-		human_size(t->bytes, b2, sizeof(b2));
+		drc_human_size(t->bytes, b2, sizeof(b2));
 		printf("  %-40s %12llu %10s %5u %6u\n", name, (unsigned long long)t->rows, b2,
 		       t->part, t->chunks);
 		free(name);
@@ -266,7 +253,7 @@ static void print_manifest(const struct drc_manifest *m)
 		printf("\nlarge objects: %zu\n", m->los_nr);
 	printf("\nparts:\n");
 	for (i = 0; i < m->parts_nr; i++) {
-		human_size(m->parts[i].size, b2, sizeof(b2));
+		drc_human_size(m->parts[i].size, b2, sizeof(b2));
 		printf("  %-24s %10s  blake2b %s\n", m->parts[i].name, b2, m->parts[i].hash);
 	}
 	printf("\nrecipients (sealed data keys):\n");
@@ -507,14 +494,14 @@ static void print_prune(struct drc_ctx *ctx, const struct drc_prune_report *rep)
 
 		if (a->keep && !a->failed && !ctx->verbose)
 			continue;
-		human_size(a->bytes, size, sizeof(size));
+		drc_human_size(a->bytes, size, sizeof(size));
 		printf("%-12s  %-16s  %-21s  %s (%zu object%s, %s)%s%s\n",
 		       a->failed ? "FAILED" : a->keep ? "keep" : ctx->dry_run ? "would delete" :
 		       "deleted", a->target, a->id, a->reason, a->objects,
 		       a->objects == 1 ? "" : "s", size, a->error ? ": " : "",
 		       a->error ? a->error : "");
 	}
-	human_size(rep->bytes_deleted, size, sizeof(size));
+	drc_human_size(rep->bytes_deleted, size, sizeof(size));
 	if (!ctx->quiet)
 		printf("%s %zu backup cop%s (%s), kept %zu%s\n",
 		       ctx->dry_run ? "would delete" : "deleted", rep->deleted,

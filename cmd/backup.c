@@ -10,30 +10,14 @@
 static const char *const backup_usage[] = {
 	"drctl backup [create] [--region R | --from-standby] [--target T]... [--jobs N] "
 	"[--note TEXT]",
-	"drctl backup list [--target T] [--json]",
-	"drctl backup show ID [--json]",
-	"drctl backup verify (ID | --all) [--deep] [--json]",
-	"drctl backup prune [--dry-run] [--json]",
+	cmd_backup_list_line,
+	cmd_backup_show_line,
+	cmd_backup_verify_line,
+	cmd_backup_prune_line,
 	NULL,
 };
 
 /* ---- printing ---- */
-
-/* "512 B", "3.1 MiB" */
-static void human_size(char *buf, size_t n, uint64_t bytes)
-{
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)bytes;
-	size_t u = 0;
-
-	if (bytes < 1024) {
-		snprintf(buf, n, "%" PRIu64 " B", bytes);
-		return;
-	}
-	for (v /= 1024; v >= 1024 && u + 1 < DRC_ARRAY_SIZE(units); u++)
-		v /= 1024;
-	snprintf(buf, n, "%.1f %s", v, units[u]);
-}
 
 /* One progress line on stderr (a terminal), redrawn in place. */
 static void show_progress(const struct drc_backup_progress *p, void *data)
@@ -42,9 +26,10 @@ static void show_progress(const struct drc_backup_progress *p, void *data)
 	double secs = (double)p->elapsed_ms / 1000;
 
 	(void)data;
-	human_size(read, sizeof(read), p->bytes_read);
-	human_size(stored, sizeof(stored), p->bytes_stored);
-	human_size(rate, sizeof(rate), secs > 0 ? (uint64_t)((double)p->bytes_read / secs) : 0);
+	drc_human_size(p->bytes_read, read, sizeof(read));
+	drc_human_size(p->bytes_stored, stored, sizeof(stored));
+	drc_human_size(secs > 0 ? (uint64_t)((double)p->bytes_read / secs) : 0, rate,
+		       sizeof(rate));
 	if (secs > 1 && p->bytes_read && p->bytes_estimate > p->bytes_read) {
 		double left = (double)(p->bytes_estimate - p->bytes_read);
 
@@ -62,7 +47,7 @@ static void print_text(const struct drc_backup_result *res)
 	char size[32];
 	size_t shown = 0;
 
-	human_size(size, sizeof(size), res->size);
+	drc_human_size(res->size, size, sizeof(size));
 	printf("backup %s: %zu tables, %" PRIu64 " rows, %s stored, %.1f s \u2192 ", m->id,
 	       m->tables_nr, res->rows, size, (double)m->duration_ms / 1000);
 	for (size_t i = 0; i < res->targets_nr; i++)

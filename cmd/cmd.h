@@ -78,6 +78,9 @@ int cmd_backup(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_bootstrap(int argc, const char **argv, struct drc_ctx *ctx);
 /* cmd/backup-catalog.c: the verbs of `drctl backup` that read the catalog (cmd/backup.c
  * dispatches to them with argv[0] the verb) */
+/* The usage lines of the backup verbs (cmd/backup-catalog.c), listed by cmd/backup.c. */
+extern const char cmd_backup_list_line[], cmd_backup_show_line[], cmd_backup_verify_line[],
+	cmd_backup_prune_line[];
 int cmd_backup_list(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_backup_show(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_backup_verify(int argc, const char **argv, struct drc_ctx *ctx);

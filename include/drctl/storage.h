@@ -41,7 +41,7 @@ typedef int drc_list_fn(const char *key, const struct drc_stat *st, void *data,
 			struct drc_err *err);
 
 /* Opens the target `name` from its config object (the config's storage.<name>): "type" picks
- * the driver ("fs" in this build), "prefix" (optional, e.g. "prod/") is put before every key.
+ * the driver ("fs", "s3", "gcs" or "azure"), "prefix" (optional, e.g. "prod/") is put before every key.
  * fs takes "path", an absolute directory (created on first write, mode 0700).
  * azure takes "account", "container", "key" (the account's base64 access key), and optionally
  * "endpoint" (default https://<account>.blob.core.windows.net; a host that is an IP address or

@@ -100,6 +100,8 @@ void drc_buf_rtrim(struct drc_buf *b);
 bool drc_starts_with(const char *s, const char *prefix);
 bool drc_ends_with(const char *s, const char *suffix);
 bool drc_streq(const char *a, const char *b); /* NULL-safe */
+/* "512 B", "64 KiB", "20.1 MiB": sizes for people (binary units). */
+void drc_human_size(uint64_t n, char *buf, size_t len);
 /* Levenshtein distance, for "did you mean" suggestions. */
 size_t drc_edit_distance(const char *a, const char *b);
 /* Reads a whole file (up to max bytes, 0 = 64 MiB). */

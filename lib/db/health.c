@@ -296,23 +296,6 @@ int drc_db_lag(struct drc_db *standby, struct drc_db *primary, struct drc_db_lag
 	return ret;
 }
 
-/* "20.1 MiB", "64 KiB", "512 B" */
-static void human_size(uint64_t n, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < DRC_ARRAY_SIZE(units)) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0 || v == (double)(uint64_t)v)
-		snprintf(buf, len, "%.0f %s", v, units[u]);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
-}
-
 static void check_receiver(struct drc_db *db, const struct drc_db_rows *st, struct drc_checks *out,
 			   int64_t start)
 {
@@ -358,8 +341,8 @@ static void check_lag(struct drc_db *db, struct drc_db *primary, const struct dr
 		    without_region(err.msg, drc_db_region(primary)));
 		return;
 	}
-	human_size(lag.bytes, size, sizeof(size));
-	human_size(max_lag_bytes, limit, sizeof(limit));
+	drc_human_size(lag.bytes, size, sizeof(size));
+	drc_human_size(max_lag_bytes, limit, sizeof(limit));
 	if (lag.seconds >= 0)
 		snprintf(secs, sizeof(secs), ", %.1f s", lag.seconds);
 	if (lag.bytes > max_lag_bytes)

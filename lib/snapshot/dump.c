@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "snapshot/dump-int.h"
+#include "snapshot/snapshot-int.h"
 #include "util/banned.h"
 
 /*
@@ -94,17 +95,13 @@ static void make_id(int64_t wall_ms, char id[DRC_SNAPSHOT_ID_MAX])
 	snprintf(id + strlen(id), DRC_SNAPSHOT_ID_MAX - strlen(id), "-%02x%02x", rnd[0], rnd[1]);
 }
 
-/* pg_dump writes `\restrict KEY` / `\unrestrict KEY` with a random key: not schema. */
+/* Both sections through the one filter verify uses (schema-hash.c). */
 static void hash_schema(struct drc_hash *h, const struct drc_buf *sql)
 {
-	for (const char *p = sql->buf, *end = sql->buf + sql->len; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+	struct drc_schema_filter f = DRC_SCHEMA_FILTER_INIT(h);
 
-		if (!drc_starts_with(p, "\\restrict ") && !drc_starts_with(p, "\\unrestrict "))
-			drc_hash_update(h, p, len);
-		p += len;
-	}
+	drc_schema_filter_feed(&f, (const unsigned char *)sql->buf, sql->len);
+	drc_schema_filter_end(&f);
 }
 
 static int dump_schema(const struct plan *p, const char *snap, struct drc_buf *pre,

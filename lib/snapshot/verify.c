@@ -7,6 +7,7 @@
 #include "drctl/archive.h"
 #include "drctl/json.h"
 #include "drctl/storage.h"
+#include "snapshot/snapshot-int.h"
 #include "util/banned.h"
 
 #define IO_BUF (256u << 10)
@@ -182,71 +183,6 @@ static bool *plan_targets(const struct drc_catalog *cat, const struct drc_catalo
 
 /* ---- deep: decrypt, decompress, recount ---- */
 
-/*
- * The schema hash leaves out the lines pg_dump 15.14+/17.6+ writes with a random key
- * (`\restrict KEY`, `\unrestrict KEY`), so that it only changes with the schema (dump.c,
- * hash_schema). The same rule, streamed: a line's first bytes are held until they decide.
- */
-#define SCHEMA_HEAD 12 /* strlen("\\unrestrict ") */
-
-struct schema_filter {
-	struct drc_hash *h;
-	char head[SCHEMA_HEAD];
-	size_t head_len;
-	bool in_line;               /* past the head of the current line */
-	bool skip;                  /* the current line is left out */
-};
-
-static void schema_decide(struct schema_filter *f)
-{
-	f->skip = (f->head_len >= 10 && !memcmp(f->head, "\\restrict ", 10)) ||
-		  (f->head_len >= 12 && !memcmp(f->head, "\\unrestrict ", 12));
-	if (!f->skip)
-		drc_hash_update(f->h, f->head, f->head_len);
-	f->in_line = true;
-}
-
-static void schema_feed(struct schema_filter *f, const unsigned char *buf, size_t n)
-{
-	while (n) {
-		const unsigned char *nl;
-		size_t len;
-
-		if (!f->in_line) {
-			unsigned char c = *buf++;
-
-			n--;
-			f->head[f->head_len++] = (char)c;
-			if (c == '\n' || f->head_len == SCHEMA_HEAD)
-				schema_decide(f);
-			if (c == '\n') {
-				f->in_line = false;
-				f->head_len = 0;
-			}
-			continue;
-		}
-		nl = memchr(buf, '\n', n);
-		len = nl ? (size_t)(nl - buf) + 1 : n;
-		if (!f->skip)
-			drc_hash_update(f->h, buf, len);
-		buf += len;
-		n -= len;
-		if (nl) {
-			f->in_line = false;
-			f->head_len = 0;
-		}
-	}
-}
-
-/* The entry ended: a last line shorter than the head is decided now. */
-static void schema_end(struct schema_filter *f)
-{
-	if (!f->in_line && f->head_len)
-		schema_decide(f);
-	f->in_line = false;
-	f->head_len = 0;
-}
-
 /* Running totals for one table or large object, from its chunks as read. */
 struct tally {
 	struct drc_hash h;
@@ -263,8 +199,10 @@ struct deep {
 	struct drc_hash schema;
 	int schema_seen;            /* 0 none, 1 pre-data, 2 post-data */
 	size_t failed;
-	unsigned char *buf;
-	/* the part being read: ciphertext in, plaintext out */
+	unsigned char *buf;         /* entry data, as the part reader hands it out */
+	/* the part being read: ciphertext in (its own buffer: the part reader asks for more input
+	 * while it is filling buf), plaintext out */
+	unsigned char *cipher;
 	struct drc_reader *rd;
 	struct drc_decryptor *dec;
 	struct drc_buf plain;
@@ -297,13 +235,13 @@ static int deep_in(void *data, void *buf, size_t cap, size_t *got, struct drc_er
 	while (d->pos == d->plain.len && !d->eof) {
 		drc_buf_reset(&d->plain);
 		d->pos = 0;
-		if (drc_reader_read(d->rd, d->buf, IO_BUF, &n, err) < 0)
+		if (drc_reader_read(d->rd, d->cipher, IO_BUF, &n, err) < 0)
 			return -1;
 		if (!n) {
 			if (drc_decryptor_finish(d->dec, err) < 0)
 				return -1;
 			d->eof = true;
-		} else if (drc_decryptor_write(d->dec, d->buf, n, &d->plain, err) < 0) {
+		} else if (drc_decryptor_write(d->dec, d->cipher, n, &d->plain, err) < 0) {
 			return -1;
 		}
 	}
@@ -360,7 +298,7 @@ static int deep_entry(struct deep *d, struct drc_part_reader *pr, const char *na
 	bool schema = drc_starts_with(name, "schema/");
 	size_t got;
 
-	struct schema_filter sf = { .h = &d->schema };
+	struct drc_schema_filter sf = DRC_SCHEMA_FILTER_INIT(&d->schema);
 
 	if (schema) {
 		int which = !strcmp(name, "schema/pre-data.sql") ? 1 : 2;
@@ -390,11 +328,11 @@ static int deep_entry(struct deep *d, struct drc_part_reader *pr, const char *na
 			return -1;
 		if (!got) {
 			if (schema)
-				schema_end(&sf);
+				drc_schema_filter_end(&sf);
 			return 0;
 		}
 		if (schema) {
-			schema_feed(&sf, d->buf, got);
+			drc_schema_filter_feed(&sf, d->buf, got);
 		} else if (t) {
 			drc_hash_update(&t->h, d->buf, got);
 			t->bytes += got;
@@ -559,6 +497,7 @@ static int verify_deep(struct drc_storage *st, const struct drc_manifest *m,
 	}
 	drc_hash_init(&d.schema);
 	d.buf = drc_xmalloc(IO_BUF);
+	d.cipher = drc_xmalloc(IO_BUF);
 	for (i = 0; i < m->parts_nr; i++)
 		if (deep_part(&d, dk, (unsigned)i, err) < 0)
 			goto out;
@@ -572,6 +511,7 @@ static int verify_deep(struct drc_storage *st, const struct drc_manifest *m,
 out:
 	drc_buf_release(&d.plain);
 	free(d.buf);
+	free(d.cipher);
 	free(d.tables);
 	free(d.los);
 	drc_data_key_free(dk);

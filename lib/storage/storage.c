@@ -7,13 +7,12 @@
 #include "storage/storage-int.h"
 #include "util/banned.h"
 
-/* The drivers this build has. s3, azure and gcs join here when they are written: until then the
- * config names them but opening one says which types this build supports. */
+/* The drivers, by the "type" of a storage target, sorted: error messages list them in order. */
 static const struct drc_storage_ops *const drivers[] = {
 	&drc_storage_azure_ops,
 	&drc_storage_fs_ops,
-	&drc_storage_s3_ops,
 	&drc_storage_gcs_ops,
+	&drc_storage_s3_ops,
 };
 
 static const char too_long[] = "it is longer than 1024 bytes (with the target's prefix)";

@@ -1,4 +1,5 @@
 /* lib/util/str.c - small string helpers: prefixes, suggestions, string lists */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,22 @@ size_t drc_edit_distance(const char *a, const char *b)
 	result = row[lb];
 	free(row);
 	return result;
+}
+
+void drc_human_size(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < DRC_ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0 || v == (double)(uint64_t)v)
+		snprintf(buf, len, "%.0f %s", v, units[u]);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
 void drc_strlist_add(struct drc_strlist *l, const char *s)

@@ -190,10 +190,11 @@ static void test_open_errors(void **state)
 		const char *type, *path, *prefix, *msg;
 	} cases[] = {
 		{ "ftp", "/x", NULL,
-		  "storage 'local': unsupported type 'ftp' (this build supports: fs)" },
-		{ "s3", "/x", NULL,
-		  "storage 'local': unsupported type 's3' (this build supports: fs)" },
-		{ NULL, "/x", NULL, "storage 'local': \"type\" is missing: set it to one of: fs" },
+		  "storage 'local': unsupported type 'ftp' (this build supports: azure, fs, gcs, s3)" },
+		{ "S3", "/x", NULL,
+		  "storage 'local': unsupported type 'S3' (this build supports: azure, fs, gcs, s3)" },
+		{ NULL, "/x", NULL,
+		  "storage 'local': \"type\" is missing: set it to one of: azure, fs, gcs, s3" },
 		{ "fs", NULL, NULL, "storage 'local': \"path\" is missing" },
 		{ "fs", "rel/dir", NULL, "storage 'local': \"path\" 'rel/dir' is relative" },
 		{ "fs", "/x", "a/../b", "storage 'local': invalid \"prefix\" 'a/../b': a segment "

@@ -589,6 +589,22 @@ static void test_parse_size(void **state)
 
 /* ---- strings ---- */
 
+static void test_human_size(void **state)
+{
+	static const struct { uint64_t n; const char *want; } cases[] = {
+		{ 0, "0 B" }, { 512, "512 B" }, { 1023, "1023 B" }, { 1024, "1 KiB" },
+		{ 65536, "64 KiB" }, { 1536, "1.5 KiB" }, { 21076377, "20.1 MiB" },
+		{ 1ULL << 40, "1 TiB" }, { 3ULL << 50, "3072 TiB" },
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < DRC_ARRAY_SIZE(cases); i++) {
+		drc_human_size(cases[i].n, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+	}
+}
+
 static void test_strings(void **state)
 {
 	struct drc_strlist l = DRC_STRLIST_INIT;
@@ -874,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_human_size),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_redact_secrets),
 		cmocka_unit_test(test_log_text_and_json),
