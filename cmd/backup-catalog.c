@@ -507,6 +507,9 @@ static void print_prune(struct drc_ctx *ctx, const struct drc_prune_report *rep)
 		       ctx->dry_run ? "would delete" : "deleted", rep->deleted,
 		       rep->deleted == 1 ? "y" : "ies", size, rep->kept,
 		       rep->failed ? ", some failed" : "");
+	if (rep->swept && !ctx->quiet)
+		printf("removed %zu temporary file%s left by interrupted uploads\n", rep->swept,
+		       rep->swept == 1 ? "" : "s");
 }
 
 int cmd_backup_prune(int argc, const char **argv, struct drc_ctx *ctx)

@@ -22,6 +22,7 @@ struct drc_ctx {
 	const char *command;      /* the command name being run */
 	const char *reason;       /* --reason, for the audit log, when a command takes one */
 	bool changed;             /* the command changed something: main() writes an audit entry */
+	cJSON *audit_detail;      /* an object for the audit entry's "detail" (main frees it) */
 	struct drc_config *cfg;   /* loaded by cmd_config_get() */
 };
 
@@ -89,6 +90,7 @@ int cmd_config(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_help(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_init(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_keygen(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_restore(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_selftest(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_version(int argc, const char **argv, struct drc_ctx *ctx);
 

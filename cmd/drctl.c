@@ -22,6 +22,8 @@ const struct cmd drc_commands[] = {
 	{ "help", cmd_help, "show help for drctl or one of its commands", DRC_ROLE_VIEWER, 0 },
 	{ "init", cmd_init, "write a starter configuration file", DRC_ROLE_ADMIN, 0 },
 	{ "keygen", cmd_keygen, "make encryption and signing keys", DRC_ROLE_ADMIN, 0 },
+	{ "restore", cmd_restore, "restore a backup into a region, a database or staging",
+	  DRC_ROLE_ADMIN, CMD_AUDITED },
 	{ "selftest", cmd_selftest, "check configuration, credentials, schema and replication",
 	  DRC_ROLE_VIEWER, 0 },
 	{ "version", cmd_version, "show the versions of drctl and its libraries", DRC_ROLE_VIEWER, 0 },
@@ -139,6 +141,7 @@ static void write_audit(struct drc_ctx *ctx, int argc, const char **argv, int ex
 		.args = argv + 1,
 		.args_nr = (size_t)(argc - 1),
 		.reason = ctx->reason,
+		.detail = ctx->audit_detail,
 		.result = drc_exit_name(exit_code),
 		.exit_code = exit_code,
 		.duration_ms = duration_ms,
@@ -191,6 +194,7 @@ int main(int argc, const char **argv)
 	status = cmd->fn(argc - 1, argv + 1, &ctx);
 	if ((cmd->flags & CMD_AUDITED) && ctx.changed && ctx.cfg && !ctx.dry_run)
 		write_audit(&ctx, argc - 1, argv + 1, status, drc_now_ms() - start);
+	cJSON_Delete(ctx.audit_detail);
 	drc_config_free(ctx.cfg);
 	drc_http_global_cleanup();
 	return close_stdout(status);

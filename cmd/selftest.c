@@ -1,12 +1,13 @@
-/* cmd/selftest.c - `drctl selftest`: config, credentials, roles, schema, replication, lag */
+/* cmd/selftest.c - `drctl selftest`: config, credentials, schema, replication; --deep: a restore */
 #include <stdio.h>
 
 #include "cmd.h"
 #include "drctl/check.h"
 #include "drctl/db.h"
+#include "drctl/snapshot.h"
 
 static const char *const selftest_usage[] = {
-	"drctl selftest [--region R] [--json]",
+	"drctl selftest [--region R] [--deep] [--json]",
 	NULL,
 };
 
@@ -15,9 +16,12 @@ int cmd_selftest(int argc, const char **argv, struct drc_ctx *ctx)
 	struct drc_checks checks = DRC_CHECKS_INIT;
 	struct drc_config *cfg;
 	const char *region = NULL;
+	bool deep = false;
 	const struct drc_opt options[] = {
 		DRC_OPT_STRING_(0, "region", &region, "R",
 				"check only region R (and its primary, for a standby's lag)"),
+		DRC_OPT_BOOL_(0, "deep", &deep, "also restore the latest backup into staging.db, "
+			      "verify it, drop it, and report the restore time (data RTO)"),
 		DRC_OPT_END_(),
 	};
 	int code;
@@ -35,6 +39,8 @@ int cmd_selftest(int argc, const char **argv, struct drc_ctx *ctx)
 		return cmd_unknown_region(ctx, cfg, region);
 
 	drc_selftest_run(cfg, region, &checks);
+	if (deep)
+		drc_selftest_deep(cfg, &checks);
 	cmd_print_checks(ctx, &checks);
 	code = drc_checks_exit(&checks);
 	drc_checks_clear(&checks);

@@ -16,6 +16,7 @@ struct drc_audit_entry {
 	const char *const *args; /* argv after the command name; redacted on write */
 	size_t args_nr;
 	const char *reason;      /* --reason, or NULL */
+	const cJSON *detail;     /* what the command adds (an object of strings), or NULL */
 	const char *result;      /* "ok", "failed", "partial", "refused", ... */
 	int exit_code;
 	int64_t duration_ms;

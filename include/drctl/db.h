@@ -197,4 +197,53 @@ int drc_db_pg_dump(const char *url, int server_version, const char *snapshot,
 /* The libpq version in use, e.g. "15.18" (static string). */
 const char *drc_db_lib_version(void);
 
+/* ---- restore (lib/db/restore.c) ---- */
+/* url rewritten as a libpq keyword string naming database dbname instead (NULL: the same),
+ * into *out_url (caller frees; may hold the password: never print it); *out_dbname (may be
+ * NULL) gets the database url names ("postgres" if none). Either out may be NULL. */
+int drc_db_url_database(const char *url, const char *dbname, char **out_url, char **out_dbname,
+			struct drc_err *err);
+/* Whether two URLs name the same host, port (default 5432) and database, as written. */
+bool drc_db_url_same_database(const char *a, const char *b);
+/* Whether two URLs name the same host (host and hostaddr as written). */
+bool drc_db_url_same_host(const char *a, const char *b);
+int drc_db_database_exists(struct drc_db *db, const char *name, bool *out, struct drc_err *err);
+/* Appends the names of the databases starting with prefix, sorted. */
+int drc_db_database_list(struct drc_db *db, const char *prefix, struct drc_strlist *out,
+			 struct drc_err *err);
+/* CREATE DATABASE "name" TEMPLATE template0; DROP DATABASE IF EXISTS "name" WITH (FORCE). */
+int drc_db_database_create(struct drc_db *db, const char *name, struct drc_err *err);
+int drc_db_database_drop(struct drc_db *db, const char *name, struct drc_err *err);
+/* Ends every other session connected to database name. */
+int drc_db_terminate_sessions(struct drc_db *db, const char *name, struct drc_err *err);
+/* Ends the sessions of from, then ALTER DATABASE "from" RENAME TO "to". */
+int drc_db_database_rename(struct drc_db *db, const char *from, const char *to,
+			   struct drc_err *err);
+/* *out: no user relations, functions (outside extensions) or large objects outside pg_catalog
+ * and information_schema. *what (may be NULL; caller frees): "N relations, N functions, N
+ * large objects". */
+int drc_db_is_empty(struct drc_db *db, bool *out, char **what, struct drc_err *err);
+/* COPY "schema"."table" FROM STDIN (text): start, send data, end. end with abort_msg non-NULL
+ * cancels the COPY (and returns -1 without touching err); *rows (may be NULL) gets the count. */
+int drc_db_copy_in_start(struct drc_db *db, const char *schema, const char *table,
+			 struct drc_err *err);
+int drc_db_copy_in_data(struct drc_db *db, const void *buf, size_t n, struct drc_err *err);
+int drc_db_copy_in_end(struct drc_db *db, const char *abort_msg, uint64_t *rows,
+		       struct drc_err *err);
+/* Writes n bytes of large object oid at offset; at offset 0 it is created (lo_create(oid))
+ * first unless it exists (pg_dump's pre-data creates it, with owner and ACL). */
+int drc_db_lo_write(struct drc_db *db, uint32_t oid, uint64_t offset, const void *data, size_t n,
+		    struct drc_err *err);
+/* setval('"schema"."name"', value, is_called) */
+int drc_db_setval(struct drc_db *db, const char *schema, const char *name, int64_t value,
+		  bool is_called, struct drc_err *err);
+/* pg_dump text without its \restrict and \unrestrict lines, appended to out. */
+void drc_db_script_unrestrict(const char *sql, struct drc_buf *out);
+/* Runs a pg_dump script (those lines dropped) as one simple-protocol batch. */
+int drc_db_run_dump_script(struct drc_db *db, const char *sql, struct drc_err *err);
+/* SELECT count(*) FROM ONLY "schema"."table" */
+int drc_db_count_rows(struct drc_db *db, const char *schema, const char *table, uint64_t *out,
+		      struct drc_err *err);
+int drc_db_analyze(struct drc_db *db, struct drc_err *err);
+
 #endif

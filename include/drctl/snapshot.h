@@ -334,8 +334,9 @@ struct drc_prune_report {
 	size_t nr, alloc;
 	size_t deleted, kept, failed;
 	uint64_t bytes_deleted;
+	size_t swept;               /* temporary files of killed writers removed (drc_storage_sweep) */
 };
-#define DRC_PRUNE_REPORT_INIT { NULL, 0, 0, 0, 0, 0, 0 }
+#define DRC_PRUNE_REPORT_INIT { NULL, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Returns 0 when every deletion succeeded (or dry_run), else -1 with err the first failure
  * (the others are in the report; prune goes on after one fails). */
@@ -417,5 +418,86 @@ cJSON *drc_backup_diff(const struct drc_manifest *m, const struct drc_manifest *
 /* One line of text for a diff ("first backup" / "since ID: +1 table (s.t), schema changed,
  * s.big +120 rows"): appended to out. */
 void drc_backup_diff_text(const cJSON *diff, struct drc_buf *out);
+
+/* ---- restore (lib/snapshot/restore.c: the pipeline and the swap; restore-plan.c: source copy,
+ * destination, names; restore-worker.c: one part's data into the temporary database) ----
+ * The backup is checked before use (signature against keys.signers, every part present with
+ * its size; this host's secret key opens the data key), then restored into a NEW database
+ * <dest>__drctl_restore_<suffix> on the destination's server: pre-data, data (one COPY stream
+ * per part, `jobs` at a time; each part's BLAKE2b is checked at its end before its tables are
+ * committed), sequences, large objects, post-data (CREATE INDEX / ADD CONSTRAINT statements in
+ * parallel), ANALYZE, then row counts against the manifest. Only then is the destination
+ * database (if any) renamed to <dest>__drctl_old_<time> and the new one renamed to <dest>;
+ * the old one is dropped with clean, kept (and named in res->notes) with force. Any failure
+ * drops the temporary database: the destination is untouched. Stale temporary databases of
+ * the same destination (a killed run) are dropped first. A copy that fails mid-read is
+ * replaced by another target's copy (res->switched says so). */
+enum drc_restore_dest { DRC_RESTORE_TO_REGION, DRC_RESTORE_TO_URL, DRC_RESTORE_TO_STAGING };
+
+struct drc_restore_opts {
+	const char *id;             /* a backup id or "latest" */
+	enum drc_restore_dest dest;
+	const char *region;         /* TO_REGION: the region whose database is replaced */
+	const char *url;            /* TO_URL: any database URL (created if missing) */
+	const char *from_target;    /* read from this storage target only, or NULL */
+	int jobs;                   /* parallel streams; 0: 2 */
+	const char *const *tables;  /* glob patterns on "schema.name" or "name": only their data */
+	size_t tables_nr;
+	bool clean;                 /* replace a non-empty destination, dropping the old one */
+	bool force;                 /* replace a non-empty destination, keeping the old one */
+	bool dry_run;               /* plan only: res names everything, nothing is changed */
+	const volatile int *cancel; /* or NULL: set non-zero (a signal) to stop; the temporary
+				     * database is dropped and DRC_E_REFUSED "interrupted" returned */
+};
+#define DRC_RESTORE_JOBS_DEFAULT 2
+
+enum drc_restore_phase {
+	DRC_RESTORE_PRE_DATA, DRC_RESTORE_DATA, DRC_RESTORE_SEQUENCES, DRC_RESTORE_LARGE_OBJECTS,
+	DRC_RESTORE_POST_DATA, DRC_RESTORE_ANALYZE, DRC_RESTORE_VERIFY, DRC_RESTORE_SWITCH,
+	DRC_RESTORE_PHASES
+};
+/* "pre_data", "data", "sequences", "large_objects", "post_data", "analyze", "verify", "switch" */
+const char *drc_restore_phase_name(enum drc_restore_phase p);
+
+struct drc_restore_result {
+	char id[DRC_SNAPSHOT_ID_MAX];   /* the backup restored */
+	char *source_target;        /* the storage target read first */
+	char *destination;          /* region name, "staging", or host:port/db of the URL */
+	char *database;             /* the destination database's name */
+	char *temp_database;        /* the temporary database's name */
+	char *old_database;         /* kept by force, or NULL */
+	size_t tables;              /* tables whose data was restored */
+	uint64_t rows, bytes;       /* rows and COPY bytes loaded */
+	size_t sequences, los;
+	int64_t phase_ms[DRC_RESTORE_PHASES];
+	int64_t duration_ms;
+	struct drc_strlist switched;    /* "s3-use1 failed (...): continuing from az-weu" */
+	struct drc_strlist notes;       /* e.g. "dropped stale database 'app__drctl_restore_x'" */
+	struct drc_strlist plan;        /* dry run: one line per step */
+};
+void drc_restore_result_init(struct drc_restore_result *res);
+void drc_restore_result_release(struct drc_restore_result *res);
+/* {"id","source_target","destination","database","phases":{"pre_data_ms",...},"tables","rows",
+ * "bytes","duration_ms","switched_targets":[...],"notes":[...],"exit"} (caller frees) */
+cJSON *drc_restore_result_json(const struct drc_restore_result *res, int exit_code);
+
+/* Restores one backup. 0 when the destination holds it; else -1 with err and the destination
+ * untouched: DRC_E_USAGE (unknown backup, region or target), DRC_E_CONFIG (no signers, no
+ * staging.db, no secret key), DRC_E_REFUSED (a standby; a primary serving the service or a
+ * non-empty database without clean or force), DRC_E_INTEGRITY (no healthy copy, no key the
+ * backup is sealed to: the message lists its recipients; row counts that differ), DRC_E_DB,
+ * DRC_E_STORAGE. res is filled as far as the restore got. */
+int drc_restore_run(const struct drc_config *cfg, const struct drc_restore_opts *opts,
+		    struct drc_restore_result *res, struct drc_err *err);
+
+/* ---- selftest --deep (lib/snapshot/selftest-deep.c) ----
+ * The weekly proof that backups restore: finds the latest complete backup over every storage
+ * target, restores it into staging.db (drc_restore_run, replacing what is there), recounts
+ * every table's rows against the manifest, then drops the staging database. Adds the checks
+ * (scope "staging") "backup latest", "restore" (its duration_ms is the measured data RTO),
+ * "verify" and "drop" to out; a check that cannot run after an earlier failure is SKIP. No
+ * staging.db: "restore" FAIL ("staging.db is not configured"). */
+struct drc_checks;
+void drc_selftest_deep(const struct drc_config *cfg, struct drc_checks *out);
 
 #endif

@@ -66,6 +66,11 @@ int drc_storage_list(struct drc_storage *st, const char *prefix, drc_list_fn *fn
 		     struct drc_err *err);
 /* Removes key; a key that does not exist is not an error (as S3 DELETE). */
 int drc_storage_remove(struct drc_storage *st, const char *key, struct drc_err *err);
+/* Removes the leftovers of writers killed mid-write (never committed, never visible) under
+ * prefix that nothing touched for older_than_ms; *removed counts them. Drivers whose leftovers
+ * cannot be listed remove nothing. */
+int drc_storage_sweep(struct drc_storage *st, const char *prefix, int64_t older_than_ms,
+		      size_t *removed, struct drc_err *err);
 
 /* Streaming read: memory stays bounded whatever the object's size. drc_reader_read gives up
  * to n bytes in *got; *got == 0 means the end. A reader is freed by drc_reader_close only. */

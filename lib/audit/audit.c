@@ -22,7 +22,7 @@
  * exactly these fields in exactly this order, so append and verify share this one table.
  */
 static const char *const fields[] = {
-	"seq", "time", "actor", "host", "command", "args", "reason", "result", "exit",
+	"seq", "time", "actor", "host", "command", "args", "reason", "detail", "result", "exit",
 	"duration_ms", "prev_hash",
 };
 
@@ -134,6 +134,27 @@ static void add_string(cJSON *o, const char *name, const char *value)
 	free(copy);
 }
 
+/* A copy of what a command adds (restore: the source copy, the destination), every string
+ * passed through the same redaction as the arguments. */
+static cJSON *redacted_copy(const cJSON *detail)
+{
+	cJSON *copy = cJSON_Duplicate(detail, 1), *item;
+	bool value_next = false;
+
+	if (!copy)
+		DRC_BUG("out of memory copying audit detail");
+	cJSON_ArrayForEach(item, copy) {
+		if (cJSON_IsString(item)) {
+			char *r = redact_arg(item->valuestring, &value_next);
+
+			cJSON_SetValuestring(item, r);
+			free(r);
+			value_next = false;
+		}
+	}
+	return copy;
+}
+
 /* The entry without its hash, its fields in the canonical order. */
 static cJSON *entry_new(uint64_t seq, const char *prev_hash, const struct drc_audit_entry *e)
 {
@@ -158,6 +179,10 @@ static cJSON *entry_new(uint64_t seq, const char *prev_hash, const struct drc_au
 		add_string(o, "reason", e->reason);
 	else
 		cJSON_AddNullToObject(o, "reason");
+	if (e->detail)
+		cJSON_AddItemToObject(o, "detail", redacted_copy(e->detail));
+	else
+		cJSON_AddNullToObject(o, "detail");
 	add_string(o, "result", e->result);
 	cJSON_AddNumberToObject(o, "exit", e->exit_code);
 	cJSON_AddNumberToObject(o, "duration_ms", (double)e->duration_ms);

@@ -9,5 +9,8 @@
 /* The connection's PGconn (borrowed; owned by db): for libpq calls db.c does not wrap, such as
  * COPY streaming and binary results (lib/db/snapshot.c). */
 PGconn *drc_db_pgconn(struct drc_db *db);
+/* err for a libpq failure outside drc_db_exec (COPY, binary results): "region 'R': unable to
+ * <what>: <server's message> (SQLSTATE x)"; -1. res may be NULL; it is not cleared. */
+int drc_db_pq_error(struct drc_db *db, const PGresult *res, const char *what, struct drc_err *err);
 
 #endif

@@ -280,3 +280,18 @@ int drc_db_in_recovery(struct drc_db *db, bool *out, struct drc_err *err)
 	free(v);
 	return 0;
 }
+
+int drc_db_pq_error(struct drc_db *db, const PGresult *res, const char *what, struct drc_err *err)
+{
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char *line = drc_xstrdup(msg ? msg : PQerrorMessage(drc_db_pgconn(db)));
+	char *nl = strchr(line, '\n');
+
+	if (nl)
+		*nl = '\0';
+	drc_err_set(err, DRC_E_DB, "region '%s': unable to %s: %s%s%s%s", drc_db_region(db), what,
+		    line, state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
+	free(line);
+	return -1;
+}

@@ -16,22 +16,6 @@
  * with SET TRANSACTION SNAPSHOT. REPEATABLE READ READ ONLY works on a hot standby too.
  */
 
-/* err for a libpq failure outside drc_db_exec (COPY, binary results): what, then why. */
-static int pq_error(struct drc_db *db, PGresult *res, const char *what, struct drc_err *err)
-{
-	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	char *line = drc_xstrdup(msg ? msg : PQerrorMessage(drc_db_pgconn(db)));
-	char *nl = strchr(line, '\n');
-
-	if (nl)
-		*nl = '\0';
-	drc_err_set(err, DRC_E_DB, "region '%s': unable to %s: %s%s%s%s", drc_db_region(db), what,
-		    line, state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
-	free(line);
-	return -1;
-}
-
 int drc_db_snapshot_export(struct drc_db *db, char **id, struct drc_err *err)
 {
 	/* the exporting session idles in its transaction while the workers copy */
@@ -57,7 +41,7 @@ int drc_db_snapshot_import(struct drc_db *db, const char *id, struct drc_err *er
 	int ret;
 
 	if (!lit)
-		return pq_error(db, NULL, "quote the snapshot id", err);
+		return drc_db_pq_error(db, NULL, "quote the snapshot id", err);
 	sql = drc_xasprintf("SET TRANSACTION SNAPSHOT %s", lit);
 	PQfreemem(lit);
 	ret = drc_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
@@ -133,7 +117,7 @@ static char *quoted_name(struct drc_db *db, const char *schema, const char *name
 	if (s && n)
 		q = drc_xasprintf("%s.%s", s, n);
 	else
-		pq_error(db, NULL, "quote an identifier", err);
+		drc_db_pq_error(db, NULL, "quote an identifier", err);
 	PQfreemem(s);
 	PQfreemem(n);
 	return q;
@@ -280,7 +264,7 @@ int drc_db_copy_out(struct drc_db *db, const char *schema, const char *table, dr
 	what = drc_xasprintf("copy table %s", q);
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		pq_error(db, res, what, err);
+		drc_db_pq_error(db, res, what, err);
 		PQclear(res);
 		goto out;
 	}
@@ -296,7 +280,7 @@ int drc_db_copy_out(struct drc_db *db, const char *schema, const char *table, dr
 	}
 	res = PQgetResult(conn);
 	if (n == -2 || PQresultStatus(res) != PGRES_COMMAND_OK)
-		pq_error(db, res, what, err);
+		drc_db_pq_error(db, res, what, err);
 	else
 		ret = 0;
 	PQclear(res);
@@ -329,7 +313,7 @@ int drc_db_lo_read(struct drc_db *db, uint32_t oid, uint64_t offset, size_t n,
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		char *what = drc_xasprintf("read large object %" PRIu32, oid);
 
-		pq_error(db, res, what, err);
+		drc_db_pq_error(db, res, what, err);
 		free(what);
 	} else if (drc_buf_add(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0)) < 0) {
 		drc_err_set(err, DRC_E_DB, "region '%s': large object %" PRIu32 " does not fit the "

@@ -150,6 +150,22 @@ static void prune_target(const struct drc_catalog *cat, size_t t, const char *ve
 	free(items);
 }
 
+/* What a writer killed mid-write left (a hidden temp file on fs) is no part and no orphan: the
+ * catalog never sees it. It goes after the same age as orphaned parts. */
+static void sweep_target(struct drc_storage *st, const struct drc_prune_opts *opts,
+			 struct drc_prune_report *rep, struct drc_err *err)
+{
+	struct drc_err e = DRC_ERR_INIT;
+	size_t n = 0;
+
+	if (drc_storage_sweep(st, "backups/", opts->orphan_age_ms, &n, &e) < 0) {
+		drc_warn("%s", e.msg);
+		if (!rep->failed++)
+			*err = e;
+	}
+	rep->swept += n;
+}
+
 int drc_prune_run(const struct drc_catalog *cat, const struct drc_prune_opts *opts,
 		  struct drc_prune_report *rep, struct drc_err *err)
 {
@@ -180,6 +196,8 @@ int drc_prune_run(const struct drc_catalog *cat, const struct drc_prune_opts *op
 			continue;
 		}
 		prune_target(cat, i, verified_id, opts, rep, err);
+		if (!opts->dry_run)
+			sweep_target(cat->targets[i], opts, rep, err);
 	}
 	return rep->failed ? -1 : 0;
 }
@@ -194,6 +212,7 @@ cJSON *drc_prune_report_json(const struct drc_prune_report *rep, bool dry_run)
 	cJSON_AddNumberToObject(o, "kept", (double)rep->kept);
 	cJSON_AddNumberToObject(o, "failed", (double)rep->failed);
 	cJSON_AddNumberToObject(o, "bytes_deleted", (double)rep->bytes_deleted);
+	cJSON_AddNumberToObject(o, "temporary_files_removed", (double)rep->swept);
 	for (i = 0; i < rep->nr; i++) {
 		const struct drc_prune_action *a = &rep->actions[i];
 		cJSON *x = cJSON_CreateObject();

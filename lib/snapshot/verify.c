@@ -7,6 +7,7 @@
 #include "drctl/archive.h"
 #include "drctl/json.h"
 #include "drctl/storage.h"
+#include "snapshot/part-stream.h"
 #include "snapshot/snapshot-int.h"
 #include "util/banned.h"
 
@@ -200,14 +201,7 @@ struct deep {
 	int schema_seen;            /* 0 none, 1 pre-data, 2 post-data */
 	size_t failed;
 	unsigned char *buf;         /* entry data, as the part reader hands it out */
-	/* the part being read: ciphertext in (its own buffer: the part reader asks for more input
-	 * while it is filling buf), plaintext out */
-	unsigned char *cipher;
-	struct drc_reader *rd;
-	struct drc_decryptor *dec;
-	struct drc_buf plain;
-	size_t pos;
-	bool eof;
+	struct drc_part_stream ps;  /* the part being read */
 	const char *key;
 };
 
@@ -224,32 +218,6 @@ static void deep_fail(struct deep *d, const char *fmt, ...)
 		 drc_storage_name(d->st), d->key, b.buf);
 	drc_buf_release(&b);
 	d->failed++;
-}
-
-/* drc_part_in_fn: the stored part, decrypted as it is read */
-static int deep_in(void *data, void *buf, size_t cap, size_t *got, struct drc_err *err)
-{
-	struct deep *d = data;
-	size_t n;
-
-	while (d->pos == d->plain.len && !d->eof) {
-		drc_buf_reset(&d->plain);
-		d->pos = 0;
-		if (drc_reader_read(d->rd, d->cipher, IO_BUF, &n, err) < 0)
-			return -1;
-		if (!n) {
-			if (drc_decryptor_finish(d->dec, err) < 0)
-				return -1;
-			d->eof = true;
-		} else if (drc_decryptor_write(d->dec, d->cipher, n, &d->plain, err) < 0) {
-			return -1;
-		}
-	}
-	n = d->plain.len - d->pos < cap ? d->plain.len - d->pos : cap;
-	memcpy(buf, d->plain.buf + d->pos, n);
-	d->pos += n;
-	*got = n;
-	return 0;
 }
 
 static int lo_cmp(const void *key, const void *elem)
@@ -352,26 +320,15 @@ static int deep_part(struct deep *d, const struct drc_data_key *dk, unsigned par
 	int ret = -1, r;
 
 	d->key = key;
-	d->dec = drc_decryptor_new(dk);
-	d->pos = 0;
-	d->eof = false;
-	drc_buf_reset(&d->plain);
-	if (drc_storage_reader(d->st, key, &d->rd, err) < 0 ||
-	    drc_part_reader_new(deep_in, d, NULL, &pr, err) < 0)
+	if (drc_part_stream_open(&d->ps, d->st, key, dk, err) < 0 ||
+	    drc_part_reader_new(drc_part_stream_in, &d->ps, NULL, &pr, err) < 0)
 		goto out;
 	while ((r = drc_part_reader_next(pr, &ent, err)) == 1)
 		if (deep_entry(d, pr, ent.name, part, err) < 0)
 			goto out;
-	if (r < 0)
-		goto out;
 	/* the rest of the stream, so that truncation or trailing data is seen */
-	while (!d->eof) {
-		size_t got;
-
-		if (deep_in(d, d->buf, IO_BUF, &got, err) < 0)
-			goto out;
-		d->pos = d->plain.len;
-	}
+	if (r < 0 || drc_part_stream_finish(&d->ps, NULL, key, err) < 0)
+		goto out;
 	ret = 0;
 out:
 	if (ret < 0 && (err->code == DRC_E_INTEGRITY || err->code == DRC_E_CRYPTO)) {
@@ -382,10 +339,7 @@ out:
 	if (ret < 0)
 		drc_err_prefix(err, "unable to read '%s:%s'", drc_storage_name(d->st), key);
 	drc_part_reader_free(pr);
-	drc_reader_close(d->rd);
-	d->rd = NULL;
-	drc_decryptor_free(d->dec);
-	d->dec = NULL;
+	drc_part_stream_close(&d->ps);
 	d->key = NULL;
 	free(key);
 	return ret;
@@ -450,32 +404,13 @@ static void deep_compare(struct deep *d)
 	}
 }
 
-/* This host's copy of the data key, from the manifest's sealed copies. */
-static int open_data_key(const struct drc_manifest *m, const struct drc_secret *secret,
-			 struct drc_data_key **dk, struct drc_err *err)
-{
-	struct drc_sealed_key *keys = drc_xcalloc(m->keys_nr + 1, sizeof(*keys));
-	size_t i;
-	int ret;
-
-	for (i = 0; i < m->keys_nr; i++) {
-		snprintf(keys[i].fpr, sizeof(keys[i].fpr), "%s", m->keys[i].fingerprint);
-		snprintf(keys[i].sealed, sizeof(keys[i].sealed), "%s", m->keys[i].sealed);
-	}
-	ret = drc_crypto_open_key(secret, keys, m->keys_nr, dk, err);
-	free(keys);
-	if (ret < 0)
-		drc_err_prefix(err, "backup '%s'", m->id);
-	return ret;
-}
-
 /* Deep check of m's parts on st. Integrity problems become FAIL lines (return 0); -1 with err
  * for anything else (a key that does not open, a read that fails). */
 static int verify_deep(struct drc_storage *st, const struct drc_manifest *m,
 		       const struct drc_secret *secret, struct drc_verify_report *rep,
 		       struct drc_err *err)
 {
-	struct deep d = { .st = st, .m = m, .rep = rep, .plain = DRC_BUF_INIT };
+	struct deep d = { .st = st, .m = m, .rep = rep };
 	struct drc_data_key *dk = NULL;
 	size_t i;
 	int ret = -1;
@@ -483,7 +418,7 @@ static int verify_deep(struct drc_storage *st, const struct drc_manifest *m,
 	if (!secret)
 		return drc_err_set(err, DRC_E_INTEGRITY,
 				   "a deep verify needs this host's secret key (keys.secret)");
-	if (open_data_key(m, secret, &dk, err) < 0)
+	if (drc_part_open_data_key(m, secret, &dk, err) < 0)
 		return -1;
 	d.tables = drc_xcalloc(m->tables_nr + 1, sizeof(*d.tables));
 	d.los = drc_xcalloc(m->los_nr + 1, sizeof(*d.los));
@@ -497,7 +432,6 @@ static int verify_deep(struct drc_storage *st, const struct drc_manifest *m,
 	}
 	drc_hash_init(&d.schema);
 	d.buf = drc_xmalloc(IO_BUF);
-	d.cipher = drc_xmalloc(IO_BUF);
 	for (i = 0; i < m->parts_nr; i++)
 		if (deep_part(&d, dk, (unsigned)i, err) < 0)
 			goto out;
@@ -509,9 +443,7 @@ static int verify_deep(struct drc_storage *st, const struct drc_manifest *m,
 			 m->los_nr);
 	ret = 0;
 out:
-	drc_buf_release(&d.plain);
 	free(d.buf);
-	free(d.cipher);
 	free(d.tables);
 	free(d.los);
 	drc_data_key_free(dk);

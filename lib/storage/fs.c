@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "drctl/json.h"
@@ -119,19 +120,34 @@ struct walk {
 static int walk_entry(struct walk *w, int dfd, const char *name, const char *key,
 		      struct drc_err *err);
 
+/* Opens directory rel under root: 1 opened (*d, *path to free), 0 it does not exist, -1. */
+static int open_under(const char *root, const char *rel, DIR **d, char **path,
+		      struct drc_err *err)
+{
+	bool missing;
+
+	*path = drc_xasprintf("%s/%s", root, rel);
+	*d = opendir(*path);
+	if (*d)
+		return 1;
+	missing = is_missing(errno);
+	if (!missing)
+		drc_err_errno(err, DRC_E_STORAGE, "open '%s'", *path);
+	free(*path);
+	return missing ? 0 : -1;
+}
+
 /* Lists directory rel ("" or "a/b/") under the root. */
 static int walk_dir(struct walk *w, const char *rel, struct drc_err *err)
 {
-	char *path = drc_xasprintf("%s/%s", w->root, rel);
-	DIR *d = opendir(path);
+	char *path;
+	DIR *d;
 	struct dirent *de;
-	int ret = 0;
+	int ret = open_under(w->root, rel, &d, &path, err);
 
-	if (!d) {
-		ret = is_missing(errno) ? 0 : drc_err_errno(err, DRC_E_STORAGE, "open '%s'", path);
-		free(path);
+	if (ret <= 0)
 		return ret;
-	}
+	ret = 0;
 	for (errno = 0; !ret && (de = readdir(d)) != NULL; errno = 0) {
 		char *key;
 
@@ -184,6 +200,70 @@ static int fs_list(struct drc_storage *st, const char *prefix, drc_list_fn *fn, 
 	int ret;
 
 	ret = walk_dir(&w, start, err); /* start at the deepest directory the prefix names */
+	free(start);
+	return ret;
+}
+
+/* ---- sweep: temporary files of writers killed mid-write ---- */
+
+/* ".<name>.tmp.XXXXXX", as fs_writer makes them */
+static bool is_writer_temp(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+
+	return name[0] == '.' && t && t > name + 1 && strlen(t) == strlen(".tmp.XXXXXX");
+}
+
+static int sweep_dir(const char *root, const char *rel, const char *prefix, time_t cutoff,
+		     size_t *removed, struct drc_err *err)
+{
+	char *path;
+	DIR *d;
+	struct dirent *de;
+	int ret = open_under(root, rel, &d, &path, err);
+
+	if (ret <= 0)
+		return ret;
+	ret = 0;
+	while (!ret && (de = readdir(d)) != NULL) {
+		char *key = drc_xasprintf("%s%s", rel, de->d_name);
+		struct stat sb;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			free(key);
+			continue;
+		}
+		if (S_ISDIR(sb.st_mode) && de->d_name[0] != '.') {
+			char *sub = drc_xasprintf("%s/", key);
+
+			if (drc_starts_with(sub, prefix) || drc_starts_with(prefix, sub))
+				ret = sweep_dir(root, sub, prefix, cutoff, removed, err);
+			free(sub);
+		} else if (S_ISREG(sb.st_mode) && is_writer_temp(de->d_name) &&
+			   drc_starts_with(key, prefix) && sb.st_mtime <= cutoff) {
+			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+				(*removed)++;
+			else if (errno != ENOENT)
+				ret = drc_err_errno(err, DRC_E_STORAGE, "remove '%s/%s'", root, key);
+		}
+		free(key);
+	}
+	closedir(d);
+	free(path);
+	return ret;
+}
+
+static int fs_sweep(struct drc_storage *st, const char *prefix, int64_t older_than_ms,
+		    size_t *removed, struct drc_err *err)
+{
+	struct fs *fs = st->priv;
+	const char *slash = strrchr(prefix, '/');
+	char *start = drc_xstrndup(prefix, slash ? (size_t)(slash - prefix) + 1 : 0);
+	/* a live writer's temp file changes with every write: an old one has no writer left */
+	time_t cutoff = time(NULL) - (time_t)(older_than_ms / 1000);
+	int ret = sweep_dir(fs->root, start, prefix, cutoff, removed, err);
+
 	free(start);
 	return ret;
 }
@@ -428,4 +508,5 @@ const struct drc_storage_ops drc_storage_fs_ops = {
 	.reader = fs_reader,
 	.writer = fs_writer,
 	.remove = fs_remove,
+	.sweep = fs_sweep,
 };

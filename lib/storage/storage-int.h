@@ -81,6 +81,11 @@ struct drc_storage_ops {
 		      struct drc_err *err);
 	/* A missing key is success. */
 	int (*remove)(struct drc_storage *st, const char *key, struct drc_err *err);
+	/* Optional: removes what writers killed mid-write left under prefix (full key) and nobody
+	 * touched for older_than_ms, counting it in *removed. NULL where an interrupted upload
+	 * leaves nothing listable (s3's multipart parts, azure's uncommitted blocks). */
+	int (*sweep)(struct drc_storage *st, const char *prefix, int64_t older_than_ms,
+		     size_t *removed, struct drc_err *err);
 };
 
 /* The drivers this build has (storage.c's drivers[] lists them). */

@@ -381,6 +381,25 @@ int drc_storage_remove(struct drc_storage *st, const char *key, struct drc_err *
 	return run(&c, err);
 }
 
+int drc_storage_sweep(struct drc_storage *st, const char *prefix, int64_t older_than_ms,
+		      size_t *removed, struct drc_err *err)
+{
+	char *full;
+	int ret;
+
+	*removed = 0;
+	if (!st->ops->sweep)
+		return 0;
+	full = full_key(st, prefix, true, err);
+	if (!full)
+		return -1;
+	ret = st->ops->sweep(st, full, older_than_ms, removed, err);
+	if (ret < 0)
+		drc_err_prefix(err, DRC_STORAGE_ERR, "sweep", st->name, prefix);
+	free(full);
+	return ret;
+}
+
 int drc_storage_get_all(struct drc_storage *st, const char *key, size_t max, struct drc_buf *out,
 			struct drc_err *err)
 {

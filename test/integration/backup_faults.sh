@@ -71,6 +71,9 @@ run_drctl - backup prune --orphan-age 0
 expect_rc 0 "backup prune"
 expect_out "$ok_id"
 check "prune removed the parts left on local-weu" test -z "$(visible "$T_FS_WEU" "$ok_id")"
+expect_out 'temporary files? left by interrupted uploads'
+check "and the killed backup's temporary files" \
+	test -z "$(find "$T_FS_USE1/backups" "$T_FS_WEU/backups" -name '.*.tmp.*')"
 check "and kept the complete copy on local-use1" test -s "$T_FS_USE1/backups/$ok_id/manifest.json"
 
 # ---- one target unusable from the start: exit 3, the others complete

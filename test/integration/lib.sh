@@ -10,7 +10,8 @@
 # failure, never a skip.
 #
 # On exit: the sandbox is restored (regions started, replay resumed, a promoted
-# standby rebuilt), databases from new_db are dropped, on_exit hooks run, and a
+# standby rebuilt, staging server up), databases from new_db, new_staging_db and
+# write_config's staging.db are dropped, on_exit hooks run, and a
 # summary is printed. The script exits non-zero if any assertion failed or if it
 # stopped early on an error.
 
@@ -95,6 +96,9 @@ psql_a() { _psql "$SANDBOX_A_SOCK" "$SANDBOX_A_PORT" "$@"; }
 # psql_b DB [SQL...]: the same on eu-west (standby, read-only).
 psql_b() { _psql "$SANDBOX_B_SOCK" "$SANDBOX_B_PORT" "$@"; }
 
+# psql_s DB [SQL...]: the same on the staging server (region B's writable scratch server).
+psql_s() { _psql "$SANDBOX_STAGING_SOCK" "$SANDBOX_STAGING_PORT" "$@"; }
+
 # wait_b_caught_up [TIMEOUT]: wait until eu-west has replayed everything us-east
 # has written so far (default 10 s). Returns 1 on timeout.
 wait_b_caught_up() {
@@ -121,14 +125,40 @@ new_db() {
   echo "$name"
 }
 
+# _staging_track NAME: drop database NAME on the staging server at exit (and the
+# temporary ones a restore into it may have left: NAME__drctl_*).
+_staging_track() {
+  grep -qx "$1" "$TEST_TMP/.staging_dbs" 2>/dev/null || echo "$1" >>"$TEST_TMP/.staging_dbs"
+}
+
+# new_staging_db NAME: create a fresh, empty database t_<NAME>_<pid>[_<n>]_stg on the
+# staging server (dropped first if it exists), echo its name, drop it at exit.
+new_staging_db() {
+  local name n=1 base
+  base=$(printf '%s' "${1:?new_staging_db NAME}" | tr '[:upper:]' '[:lower:]' \
+         | tr -c 'a-z0-9_' '_' | cut -c1-40)
+  base="t_${base}_$$"
+  name=${base}_stg
+  while grep -qx "$name" "$TEST_TMP/.staging_dbs" 2>/dev/null; do
+    n=$((n + 1))
+    name=${base}_${n}_stg
+  done
+  _staging_track "$name"
+  psql_s postgres "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" \
+                  "CREATE DATABASE \"$name\" OWNER postgres" >/dev/null
+  echo "$name"
+}
+
 # write_config FILE DB [JSON]: a drctl config like the sandbox's, with both
-# regions on database DB, audit log in
+# regions on database DB, staging.db on database DB_stg of the staging server (not
+# created: a restore creates it; dropped at exit), audit log in
 # $(dirname FILE)/audit.jsonl. JSON (optional) is deep-merged over it (jq '*').
 # The password stays a ${DRCTL_SANDBOX_PGPASSWORD} reference. Mode 0600.
 write_config() {
   local file=${1:?write_config FILE DB [JSON]} db=${2:?write_config FILE DB [JSON]}
   local extra=${3:-'{}'}
   local dir pw_ref
+  _staging_track "${db}_stg"
   dir=$(cd "$(dirname "$file")" && pwd)
   # shellcheck disable=SC2016  # literal: drctl expands it from the environment
   pw_ref='${DRCTL_SANDBOX_PGPASSWORD}'
@@ -136,6 +166,7 @@ write_config() {
    jq -n --arg pw "$pw_ref" --arg db "$db" --arg audit "$dir/audit.jsonl" \
       --arg ah "$SANDBOX_A_HOST" --arg ap "$SANDBOX_A_PORT" \
       --arg bh "$SANDBOX_B_HOST" --arg bp "$SANDBOX_B_PORT" \
+      --arg sh "$SANDBOX_STAGING_HOST" --arg sp "$SANDBOX_STAGING_PORT" \
       --argjson extra "$extra" '
      def url(h; p; d): "postgresql://postgres:\($pw)@\(h):\(p)/\(d)";
      {
@@ -144,6 +175,7 @@ write_config() {
          "us-east": { db: url($ah; $ap; $db) },
          "eu-west": { db: url($bh; $bp; $db) }
        },
+       staging: { db: url($sh; $sp; "\($db)_stg") },
        probe: { max_lag_bytes: 16777216 },
        audit: { path: $audit }
      } * $extra' >"$file") || die "write_config: bad JSON or jq failure for $file"
@@ -215,7 +247,7 @@ new_fs_target() {
   echo "$TEST_TMP/storage/$name"
 }
 
-# write_config_storage FILE DB [JSON]: write_config plus four storage targets on
+# write_config_storage FILE DB [JSON]: write_config (staging included) plus four storage targets on
 # fresh per-test places: s3-use1 (bucket $T_BUCKET) and local-use1 ($T_FS_USE1)
 # for us-east, az-weu (container $T_CONTAINER) and local-weu ($T_FS_WEU) for
 # eu-west; keys stay ${VAR} references. JSON is deep-merged over all of it.
@@ -404,6 +436,14 @@ _restore_sandbox() {
       psql_a postgres "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 \
         || echo "warning: could not drop database $db" >&2
     done <"$TEST_TMP/.dbs"
+  fi
+  if [[ -f $TEST_TMP/.staging_dbs ]]; then
+    while read -r db; do
+      psql_s postgres "SELECT format('DROP DATABASE %I WITH (FORCE)', datname) FROM pg_database
+                       WHERE datname = '$db' OR starts_with(datname, '${db}__drctl_')" \
+        | psql_s postgres >/dev/null 2>&1 \
+        || echo "warning: could not drop database $db on staging" >&2
+    done <"$TEST_TMP/.staging_dbs"
   fi
 }
 

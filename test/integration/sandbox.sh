@@ -19,6 +19,14 @@ check "eu-west is streaming" \
   test "$(psql_b postgres "SELECT status FROM pg_stat_wal_receiver")" = streaming
 check "us-east has a streaming replica" \
   test "$(psql_a postgres "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" -ge 1
+check "status lists staging as up" grep -Eq '^staging +127\.0\.0\.3:15434 up$' "$TEST_TMP/status"
+check "the staging server is writable (not in recovery)" \
+  test "$(psql_s postgres "SELECT pg_is_in_recovery()")" = f
+check "the staging server holds app_staging" \
+  test "$(psql_s postgres "SELECT count(*) FROM pg_database WHERE datname = 'app_staging'")" = 1
+check "the staging server is no replica of us-east" \
+  test "$(psql_s postgres "SELECT system_identifier FROM pg_control_system()")" \
+    != "$(psql_a postgres "SELECT system_identifier FROM pg_control_system()")"
 
 db=$(new_db sandbox)
 token=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
@@ -31,7 +39,7 @@ fi
 check "eu-west catches up with us-east within 5 s" wait_b_caught_up 5
 
 # TCP authentication: the right password works on both, a wrong one is refused.
-for url_var in SANDBOX_A_URL SANDBOX_B_URL; do
+for url_var in SANDBOX_A_URL SANDBOX_B_URL SANDBOX_STAGING_URL; do
   url=${!url_var}
   if [[ $(psql -XAtq "$url" -c "SELECT 1" 2>&1) == 1 ]]; then
     pass "$url_var with the password connects over TCP"
@@ -51,6 +59,9 @@ done
 # The config handed to drctl references the password, never contains it.
 check "sandbox drctl.json is valid" \
   jq -e '.regions["us-east"].db and .regions["eu-west"].db and .audit.path' "$DRCTL_CONFIG"
+check "sandbox drctl.json names app_staging on the staging server as staging.db" \
+  test "$(jq -r '.staging.db' "$DRCTL_CONFIG")" \
+       = "postgresql://postgres:\${DRCTL_SANDBOX_PGPASSWORD}@127.0.0.3:15434/app_staging"
 assert_no_secret "$DRCTL_CONFIG"
 write_config "$TEST_TMP/drctl.json" "$db" '{"probe":{"max_lag_bytes":1}}'
 check "write_config merges extra JSON" \
@@ -58,7 +69,16 @@ check "write_config merges extra JSON" \
 check "write_config points eu-west at the test database" \
   test "$(jq -r '.regions["eu-west"].db' "$TEST_TMP/drctl.json")" \
        = "postgresql://postgres:\${DRCTL_SANDBOX_PGPASSWORD}@127.0.0.3:15433/$db"
+check "write_config points staging.db at a per-test database on the staging server" \
+  test "$(jq -r '.staging.db' "$TEST_TMP/drctl.json")" \
+       = "postgresql://postgres:\${DRCTL_SANDBOX_PGPASSWORD}@127.0.0.3:15434/${db}_stg"
 assert_no_secret "$TEST_TMP/drctl.json"
+sdb=$(new_staging_db sandbox)
+psql_s "$sdb" "CREATE TABLE scratch (n int)" "INSERT INTO scratch VALUES (42)"
+check "new_staging_db makes a writable database on the staging server" \
+  test "$(psql -XAtq "${SANDBOX_STAGING_URL%/*}/$sdb" -c "SELECT n FROM scratch")" = 42
+check "a database on the staging server does not reach us-east" \
+  test "$(psql_a postgres "SELECT count(*) FROM pg_database WHERE datname = '$sdb'")" = 0
 
 # ---------------------------------------------------------------- storage servers
 

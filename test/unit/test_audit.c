@@ -127,7 +127,7 @@ static void check_chain(const cJSON *entries, int n)
 static void test_three_entries_chain(void **state)
 {
 	static const char *const names[] = { "seq", "time", "actor", "host", "command", "args",
-					     "reason", "result", "exit", "duration_ms",
+					     "reason", "detail", "result", "exit", "duration_ms",
 					     "prev_hash", "hash" };
 	static const char *const args[] = { "--to", "eu-west" };
 	char *path = log_path("three");
@@ -174,6 +174,38 @@ static void test_three_entries_chain(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 	cJSON_Delete(entries);
+	free(path);
+}
+
+/* A command's detail (restore: the copy read, the destination) is kept, in the chain, with
+ * its strings redacted like the arguments. */
+static void test_detail_kept_and_redacted(void **state)
+{
+	char *path = log_path("detail");
+	struct drc_err err = DRC_ERR_INIT;
+	struct collected c = { cJSON_CreateArray() };
+	cJSON *detail = cJSON_CreateObject();
+	struct drc_audit_entry e = {
+		.actor = "alice", .host = "h", .command = "restore", .result = "ok",
+	};
+	const cJSON *got;
+
+	(void)state;
+	cJSON_AddStringToObject(detail, "source_target", "local-weu");
+	cJSON_AddStringToObject(detail, "destination", "postgresql://app:pw-in-url@db/app");
+	e.detail = detail;
+	assert_int_equal(drc_audit_append(path, &e, &err), 0);
+	e.detail = NULL;
+	assert_int_equal(drc_audit_append(path, &e, &err), 0);
+	assert_int_equal(drc_audit_read(path, collect, &c, &err), 0);
+	got = cJSON_GetObjectItem(cJSON_GetArrayItem(c.entries, 0), "detail");
+	assert_string_equal(cJSON_GetObjectItem(got, "source_target")->valuestring, "local-weu");
+	assert_string_equal(cJSON_GetObjectItem(got, "destination")->valuestring,
+			    "postgresql://app:***@db/app");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(c.entries, 1), "detail")));
+	check_chain(c.entries, 2);
+	cJSON_Delete(c.entries);
+	cJSON_Delete(detail);
 	free(path);
 }
 
@@ -661,6 +693,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_three_entries_chain),
+		cmocka_unit_test(test_detail_kept_and_redacted),
 		cmocka_unit_test(test_args_redacted),
 		cmocka_unit_test(test_damaged_last_line),
 		cmocka_unit_test(test_edited_last_entry_refused),

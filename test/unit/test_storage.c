@@ -847,7 +847,7 @@ static int fake_remove(struct drc_storage *st, const char *key, struct drc_err *
 
 static struct drc_storage_ops fake_ops = {
 	"fake", 0, fake_open, fake_close, fake_stat, fake_list, fake_reader, fake_writer,
-	fake_remove,
+	fake_remove, NULL,
 };
 
 static struct drc_storage *open_fake(unsigned features)
