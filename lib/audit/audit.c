@@ -21,6 +21,7 @@
  * The canonical field order. The hash covers the entry printed (cJSON_PrintUnformatted) with
  * exactly these fields in exactly this order, so append and verify share this one table.
  */
+#define OPTIONAL_FIELD "detail" /* present only when the command gave one */
 static const char *const fields[] = {
 	"seq", "time", "actor", "host", "command", "args", "reason", "detail", "result", "exit",
 	"duration_ms", "prev_hash",
@@ -179,15 +180,13 @@ static cJSON *entry_new(uint64_t seq, const char *prev_hash, const struct drc_au
 		add_string(o, "reason", e->reason);
 	else
 		cJSON_AddNullToObject(o, "reason");
-	if (e->detail)
+	if (e->detail) /* absent otherwise: entries written before it existed stay valid */
 		cJSON_AddItemToObject(o, "detail", redacted_copy(e->detail));
-	else
-		cJSON_AddNullToObject(o, "detail");
 	add_string(o, "result", e->result);
 	cJSON_AddNumberToObject(o, "exit", e->exit_code);
 	cJSON_AddNumberToObject(o, "duration_ms", (double)e->duration_ms);
 	cJSON_AddStringToObject(o, "prev_hash", prev_hash);
-	if (cJSON_GetArraySize(o) != (int)DRC_ARRAY_SIZE(fields) ||
+	if (cJSON_GetArraySize(o) != (int)DRC_ARRAY_SIZE(fields) - !e->detail ||
 	    cJSON_GetArraySize(args) != (int)e->args_nr)
 		DRC_BUG("out of memory building an audit entry");
 	return o;
@@ -225,6 +224,8 @@ int drc_audit_entry_hash(const cJSON *entry, char hex[DRC_HASH_HEX], struct drc_
 	}
 	for (size_t i = 0; i < DRC_ARRAY_SIZE(fields); i++) {
 		item = cJSON_GetObjectItemCaseSensitive(entry, fields[i]);
+		if (!item && !strcmp(fields[i], OPTIONAL_FIELD))
+			continue;
 		if (!item) {
 			cJSON_Delete(canon);
 			return drc_err_set(err, DRC_E_INTEGRITY, "field '%s' is missing",
