@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "../unit/testlib.h"
+
 #include "drctl/crypto.h"
 #include "drctl/http.h"
 #include "drctl/json.h"
@@ -262,27 +264,12 @@ static void test_abort_leaves_nothing(void **state)
 	free(data);
 }
 
-/* ---- listing ---- */
-
-static int add_key(const char *k, const struct drc_stat *s, void *data, struct drc_err *err)
-{
-	struct drc_buf *b = data;
-
-	(void)err;
-	assert_true(s->mtime_ms > 0);
-	drc_buf_addf(b, "%s%s:%llu", b->len ? " " : "", k, (unsigned long long)s->size);
-	return 0;
-}
-
 static void expect_listing(struct drc_storage *st, const char *prefix, const char *want)
 {
-	struct drc_err err = DRC_ERR_INIT;
-	struct drc_buf b = DRC_BUF_INIT;
+	char *got = testlib_listing(st, prefix);
 
-	if (drc_storage_list(st, prefix, add_key, &b, &err) < 0)
-		fail_msg("%s", err.msg);
-	assert_string_equal(b.buf, want);
-	drc_buf_release(&b);
+	assert_string_equal(got, want);
+	free(got);
 }
 
 static void test_list_pages(void **state)
@@ -334,7 +321,7 @@ static void test_wrong_key(void **state)
 	expect_err(drc_storage_stat(st, "x", &s, &err), &err, DRC_E_AUTH, /* HEAD: no body */
 		   "check storage.az.key");
 	drc_err_clear(&err);
-	expect_err(drc_storage_list(st, "", add_key, &b, &err), &err, DRC_E_AUTH,
+	expect_err(drc_storage_list(st, "", testlib_listing_add, &b, &err), &err, DRC_E_AUTH,
 		   "check storage.az.key");
 	drc_err_clear(&err);
 	if (drc_storage_writer(st, "x", &w, &err) < 0 || drc_writer_write(w, "y", 1, &err) < 0)
@@ -345,23 +332,9 @@ static void test_wrong_key(void **state)
 	drc_buf_release(&b);
 }
 
-/* a loopback port nothing listens on */
-static int closed_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 static void test_connection_refused(void **state)
 {
-	char *ep = drc_xasprintf("http://127.0.0.1:%d", closed_port());
+	char *ep = drc_xasprintf("http://127.0.0.1:%d", testlib_closed_port());
 	char *want = drc_xasprintf("unable to reach 'az' (%s): connection refused", ep);
 	struct drc_storage *st = open_az(ep, key, container);
 	struct drc_err err = DRC_ERR_INIT;
@@ -385,7 +358,7 @@ static void test_missing_container(void **state)
 	struct drc_buf b = DRC_BUF_INIT;
 
 	(void)state;
-	expect_err(drc_storage_list(st, "", add_key, &b, &err), &err, DRC_E_CONFIG,
+	expect_err(drc_storage_list(st, "", testlib_listing_add, &b, &err), &err, DRC_E_CONFIG,
 		   "container 'drctl-no-such-container' does not exist in account");
 	drc_err_clear(&err);
 	expect_err(drc_storage_get_all(st, "x", 0, &b, &err), &err, DRC_E_CONFIG,

@@ -19,6 +19,8 @@ extern char **environ;
 
 #include <cmocka.h>
 
+#include "../unit/testlib.h"
+
 #include "drctl/http.h"
 #include "drctl/json.h"
 #include "drctl/storage.h"
@@ -380,28 +382,6 @@ static void test_replaced_while_read(void **state)
 	drc_storage_close(st);
 }
 
-/* ---- listings ---- */
-
-static int add_key(const char *key, const struct drc_stat *s, void *data, struct drc_err *err)
-{
-	struct drc_buf *b = data;
-
-	(void)err;
-	assert_true(s->mtime_ms > 0);
-	drc_buf_addf(b, "%s%s:%llu", b->len ? " " : "", key, (unsigned long long)s->size);
-	return 0;
-}
-
-static char *listing(struct drc_storage *st, const char *prefix)
-{
-	struct drc_err err = DRC_ERR_INIT;
-	struct drc_buf b = DRC_BUF_INIT;
-
-	if (drc_storage_list(st, prefix, add_key, &b, &err) < 0)
-		fail_msg("%s", err.msg);
-	return drc_buf_detach(&b, NULL);
-}
-
 /* 23 keys over pages of 7 (4 pages, continuation tokens), keys needing encoding, prefixes
  * narrowing the listing, and the target's own prefix stripped. */
 static void test_list_pages(void **state)
@@ -424,17 +404,17 @@ static void test_list_pages(void **state)
 	drc_buf_adds(&want, "list/a b+c&d=\xc3\xa9:1");
 	for (int i = 0; i < 22; i++)
 		drc_buf_addf(&want, " list/k%02d:8", i);
-	got = listing(st, "list/");
+	got = testlib_listing(st, "list/");
 	assert_string_equal(got, want.buf);
 	free(got);
-	got = listing(st, "list/k1");
+	got = testlib_listing(st, "list/k1");
 	assert_string_equal(got, "list/k10:8 list/k11:8 list/k12:8 list/k13:8 list/k14:8 "
 				 "list/k15:8 list/k16:8 list/k17:8 list/k18:8 list/k19:8");
 	free(got);
-	got = listing(st, "nothing/");
+	got = testlib_listing(st, "nothing/");
 	assert_string_equal(got, "");
 	free(got);
-	got = listing(st, "listing-not");
+	got = testlib_listing(st, "listing-not");
 	assert_string_equal(got, "listing-not/x:1");
 	free(got);
 	drc_buf_release(&want);
@@ -489,7 +469,7 @@ static void test_abort_leaves_nothing(void **state)
 	drc_writer_abort(w);
 	assert_false(exists(st, "aborted/small"));
 	assert_false(exists(st, "aborted/big"));
-	got = listing(st, "aborted/");
+	got = testlib_listing(st, "aborted/");
 	assert_string_equal(got, "");
 	free(got);
 	free(data);

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "drctl/http.h"
 
 /*
@@ -356,26 +358,12 @@ static void test_closed_connection_is_retried(void **state)
 	free((char *)req.url);
 }
 
-/* A port nobody listens on: bound, then closed. */
-static int closed_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 static void test_connection_refused(void **state)
 {
 	struct drc_http_resp resp = DRC_HTTP_RESP_INIT;
 	struct drc_err err = DRC_ERR_INIT;
 	struct drc_http_req req = { 0 };
-	int port = closed_port();
+	int port = testlib_closed_port();
 	char *url = drc_xasprintf("http://alice:hunter2pw@127.0.0.1:%d/v3/kv/range?token=abcd",
 				  port);
 	char *want = drc_xasprintf("'http://127.0.0.1:%d/v3/kv/range'", port);

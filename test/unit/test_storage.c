@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "drctl/json.h"
 #include "drctl/storage.h"
 #include "storage/storage-int.h"
@@ -153,30 +155,9 @@ static void expect_content(struct drc_storage *st, const char *key, const char *
 	drc_buf_release(&b);
 }
 
-/* the listing as "key:size key:size ..." */
-static int add_key(const char *key, const struct drc_stat *s, void *data, struct drc_err *err)
-{
-	struct drc_buf *b = data;
-
-	(void)err;
-	assert_true(s->mtime_ms > 0);
-	drc_buf_addf(b, "%s%s:%llu", b->len ? " " : "", key, (unsigned long long)s->size);
-	return 0;
-}
-
-static char *listing(struct drc_storage *st, const char *prefix)
-{
-	struct drc_err err = DRC_ERR_INIT;
-	struct drc_buf b = DRC_BUF_INIT;
-
-	if (drc_storage_list(st, prefix, add_key, &b, &err) < 0)
-		fail_msg("%s", err.msg);
-	return drc_buf_detach(&b, NULL);
-}
-
 static void expect_listing(struct drc_storage *st, const char *prefix, const char *want)
 {
-	char *got = listing(st, prefix);
+	char *got = testlib_listing(st, prefix);
 
 	assert_string_equal(got, want);
 	free(got);
@@ -633,9 +614,9 @@ static void test_key_validation(void **state)
 		expect_err(drc_storage_get_all(st, rel, 0, &b, &err), &err, DRC_E_USAGE,
 			   "a segment starts with '.'");
 		expect_err(drc_storage_remove(st, rel, &err), &err, DRC_E_USAGE, "starts with '.'");
-		expect_err(drc_storage_list(st, "../", add_key, &b, &err), &err, DRC_E_USAGE,
+		expect_err(drc_storage_list(st, "../", testlib_listing_add, &b, &err), &err, DRC_E_USAGE,
 			   "invalid storage key 'local:../'");
-		expect_err(drc_storage_list(st, "/", add_key, &b, &err), &err, DRC_E_USAGE,
+		expect_err(drc_storage_list(st, "/", testlib_listing_add, &b, &err), &err, DRC_E_USAGE,
 			   "starts with '/'");
 	}
 	assert_int_equal(access(outside, F_OK), 0);
@@ -911,7 +892,7 @@ static void test_listing_sorted_once_and_prefixed(void **state)
 	st = open_fake(DRC_ST_SORTED); /* the driver's order is kept */
 	expect_listing(st, "", "z:1 a:1 m:1");
 	fake = (struct fake){ .fail_nr = 1, .code = DRC_E_AUTH, .sys = 403 };
-	expect_err(drc_storage_list(st, "backups/", add_key, NULL, &err), &err, DRC_E_AUTH,
+	expect_err(drc_storage_list(st, "backups/", testlib_listing_add, NULL, &err), &err, DRC_E_AUTH,
 		   "unable to list 'cloud:backups/': status 403");
 	drc_storage_close(st);
 }
