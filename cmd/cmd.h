@@ -62,6 +62,8 @@ int cmd_fail(struct drc_ctx *ctx, const struct drc_err *err);
 int cmd_unknown_region(struct drc_ctx *ctx, const struct drc_config *cfg, const char *region);
 /* Prints a cJSON document on stdout (--json output) and frees it. */
 void cmd_print_json(cJSON *json);
+/* Who runs drctl, for the audit log and locks: $SUDO_USER, else the user name. */
+const char *cmd_actor(void);
 /* True when stdout is a terminal (for colour and progress). */
 bool cmd_stdout_is_tty(void);
 
@@ -87,11 +89,20 @@ int cmd_backup_show(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_backup_verify(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_backup_prune(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_config(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_failback(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_failover(int argc, const char **argv, struct drc_ctx *ctx);
+/* cmd/failover.c: prints a failover or failback report (timeline, RPO, RTO, warnings), text
+ * or --json, and sets the audit detail; returns the exit code. */
+struct drc_failover_result;
+int cmd_failover_report(struct drc_ctx *ctx, struct drc_failover_result *res,
+			const struct drc_err *err, int ret);
 int cmd_help(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_init(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_keygen(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_restore(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_resync(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_selftest(int argc, const char **argv, struct drc_ctx *ctx);
+int cmd_status(int argc, const char **argv, struct drc_ctx *ctx);
 int cmd_version(int argc, const char **argv, struct drc_ctx *ctx);
 
 #endif

@@ -1,4 +1,5 @@
 /* cmd/common.c - helpers every command shares: option parsing glue, config loading, errors, JSON */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -119,4 +120,14 @@ void cmd_print_json(cJSON *json)
 bool cmd_stdout_is_tty(void)
 {
 	return isatty(STDOUT_FILENO) == 1;
+}
+
+const char *cmd_actor(void)
+{
+	const struct passwd *pw = getpwuid(getuid());
+	const char *user = getenv("SUDO_USER");
+
+	if (user && *user)
+		return user;
+	return pw ? pw->pw_name : "unknown";
 }

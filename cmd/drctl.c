@@ -1,6 +1,5 @@
 /* cmd/drctl.c - main(): global options, the sorted command table, dispatch, audit and exit */
 #include <locale.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +18,20 @@ const struct cmd drc_commands[] = {
 	{ "bootstrap", cmd_bootstrap, "create or upgrade the schema on each primary, then selftest",
 	  DRC_ROLE_ADMIN, CMD_AUDITED },
 	{ "config", cmd_config, "show the resolved configuration, secrets hidden", DRC_ROLE_VIEWER, 0 },
+	{ "failback", cmd_failback, "rebuild the old primary as a standby and switch back to it",
+	  DRC_ROLE_OPERATOR, CMD_AUDITED },
+	{ "failover", cmd_failover, "promote a standby region behind a fence, repoint DNS",
+	  DRC_ROLE_OPERATOR, CMD_AUDITED },
 	{ "help", cmd_help, "show help for drctl or one of its commands", DRC_ROLE_VIEWER, 0 },
 	{ "init", cmd_init, "write a starter configuration file", DRC_ROLE_ADMIN, 0 },
 	{ "keygen", cmd_keygen, "make encryption and signing keys", DRC_ROLE_ADMIN, 0 },
 	{ "restore", cmd_restore, "restore a backup into a region, a database or staging",
 	  DRC_ROLE_ADMIN, CMD_AUDITED },
+	{ "resync", cmd_resync, "rebuild a region as a standby of the current primary",
+	  DRC_ROLE_OPERATOR, CMD_AUDITED },
 	{ "selftest", cmd_selftest, "check configuration, credentials, schema and replication",
+	  DRC_ROLE_VIEWER, 0 },
+	{ "status", cmd_status, "regions, roles, lag, DNS and etcd, disagreements flagged",
 	  DRC_ROLE_VIEWER, 0 },
 	{ "version", cmd_version, "show the versions of drctl and its libraries", DRC_ROLE_VIEWER, 0 },
 };
@@ -119,23 +126,13 @@ static int parse_global(int *argc, const char **argv, struct drc_ctx *ctx, bool 
 	return 0;
 }
 
-static const char *current_actor(void)
-{
-	const struct passwd *pw = getpwuid(getuid());
-	const char *user = getenv("SUDO_USER");
-
-	if (user && *user)
-		return user;
-	return pw ? pw->pw_name : "unknown";
-}
-
 static void write_audit(struct drc_ctx *ctx, int argc, const char **argv, int exit_code,
 			int64_t duration_ms)
 {
 	struct drc_err err = DRC_ERR_INIT;
 	char host[256] = "unknown";
 	struct drc_audit_entry e = {
-		.actor = current_actor(),
+		.actor = cmd_actor(),
 		.host = host,
 		.command = ctx->command,
 		.args = argv + 1,

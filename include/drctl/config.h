@@ -22,6 +22,9 @@ struct drc_region {
 	struct drc_strlist storage;   /* names of storage targets */
 	struct drc_strlist endpoints; /* health URLs */
 	char *dns;               /* what DNS publishes while this region is primary, or NULL */
+	char *fence_hook;        /* command that fences this region, or NULL */
+	char *rebuild_hook;      /* command that rebuilds it as a standby, or NULL */
+	char *data_dir;          /* its PostgreSQL data directory on this host, or NULL */
 };
 
 struct drc_config {

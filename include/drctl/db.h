@@ -246,4 +246,91 @@ int drc_db_count_rows(struct drc_db *db, const char *schema, const char *table, 
 		      struct drc_err *err);
 int drc_db_analyze(struct drc_db *db, struct drc_err *err);
 
+
+/* ---- failover primitives (lib/db/failover.c) ---- */
+/* WAL positions: "16/B374D848" <-> 64-bit byte position. parse: -1 on a malformed string. */
+int drc_db_lsn_parse(const char *s, uint64_t *out);
+void drc_db_lsn_format(uint64_t lsn, char *buf, size_t n); /* buf >= 24 */
+
+enum drc_db_role {
+	DRC_DB_ROLE_PRIMARY,      /* not in recovery, accepts writes */
+	DRC_DB_ROLE_STANDBY,      /* in recovery */
+	DRC_DB_ROLE_FENCED,       /* not in recovery, but default_transaction_read_only is on
+				   * in its configuration (drctl's fence, or lockdown) */
+};
+const char *drc_db_role_name(enum drc_db_role role); /* "primary", "standby", "fenced" */
+int drc_db_role(struct drc_db *db, enum drc_db_role *out, struct drc_err *err);
+
+/* pg_current_wal_lsn() of a primary (fenced or not). */
+int drc_db_current_lsn(struct drc_db *primary, uint64_t *out, struct drc_err *err);
+
+/* Where a standby stands. */
+struct drc_db_standby_pos {
+	uint64_t receive;         /* pg_last_wal_receive_lsn() (0 if none yet) */
+	uint64_t replay;          /* pg_last_wal_replay_lsn() */
+	int64_t last_commit_ms;   /* pg_last_xact_replay_timestamp() as wall ms; -1 if none */
+	bool paused;              /* replay paused */
+	bool streaming;           /* a WAL receiver is streaming */
+};
+int drc_db_standby_position(struct drc_db *standby, struct drc_db_standby_pos *out,
+			    struct drc_err *err);
+
+/* The fence drctl puts on an old primary: ALTER SYSTEM SET default_transaction_read_only = on,
+ * pg_reload_conf(), then waits (up to 5 s) until a new session sees it, then ends every other
+ * client session (pg_terminate_backend; not WAL senders). *terminated gets how many. A role
+ * without the rights: DRC_E_AUTH saying which (superuser, or pg_signal_backend + ALTER SYSTEM
+ * grant). */
+int drc_db_fence(struct drc_db *db, int *terminated, struct drc_err *err);
+/* Undoes the fence: ALTER SYSTEM RESET default_transaction_read_only + reload. On a new
+ * primary this is what makes it writable if it was once fenced. */
+int drc_db_unfence(struct drc_db *db, struct drc_err *err);
+
+/* SELECT pg_promote(true, timeout_s); then waits until pg_is_in_recovery() is false.
+ * Not a standby: DRC_E_REFUSED. */
+int drc_db_promote(struct drc_db *standby, int timeout_s, struct drc_err *err);
+
+/* Polls (every 20 ms) until the standby has replayed up to lsn, for up to timeout_ms; then 0.
+ * Timeout: DRC_E_DB saying how far it got. Replay paused: resumes it first. */
+int drc_db_wait_replay(struct drc_db *standby, uint64_t lsn, int64_t timeout_ms,
+		       struct drc_err *err);
+
+/* Proves db accepts writes as clients see it: in an ordinary transaction (no SET), upserts
+ * public.dr_heartbeat (region, now(), pg_current_wal_lsn()) and commits. *lsn (may be NULL)
+ * gets the WAL position after the commit. Read-only: DRC_E_DB with PostgreSQL's message. */
+int drc_db_verify_write(struct drc_db *db, const char *region, uint64_t *lsn,
+			struct drc_err *err);
+
+/* ---- rebuilding a standby (lib/db/rebuild.c) ---- */
+struct drc_db_rebuild_opts {
+	const char *region;       /* the region being rebuilt (messages, hook env) */
+	const char *data_dir;     /* its data directory, on this host; or NULL with hook */
+	const char *hook;         /* rebuild_hook: run instead, through /bin/sh -c, with env
+				   * DRCTL_REGION, DRCTL_PRIMARY_REGION, DRCTL_PRIMARY_HOST,
+				   * DRCTL_PRIMARY_PORT, DRCTL_DATA_DIR (password: PGPASSWORD) */
+	const char *primary_region;
+	const char *primary_url;  /* the current primary (libpq URL): source of WAL and data */
+	bool allow_basebackup;    /* when pg_rewind fails or cannot run (default true) */
+	int64_t timeout_ms;       /* for the whole rebuild; 0 = 10 min */
+};
+struct drc_db_rebuild_result {
+	char method[16];          /* "pg_rewind", "pg_basebackup" or "hook" */
+	int64_t elapsed_ms;
+	char rewind_error[256];   /* why pg_rewind was not used, when it was not */
+};
+/*
+ * Makes the PostgreSQL at data_dir a streaming standby of primary_url. Stops it if it runs
+ * (pg_ctl stop -m fast; it may be crashed: pg_rewind then runs crash recovery first), keeps
+ * the top-level configuration files (*.conf except postgresql.auto.conf: pg_rewind and
+ * pg_basebackup copy the primary's), runs pg_rewind --source-server --write-recovery-conf; if
+ * that fails, moves the old directory aside (<data_dir>.drctl-old-<time>, removed after
+ * success) and runs pg_basebackup -R -X stream; restores the kept files, resets drctl's fence
+ * (default_transaction_read_only) in postgresql.auto.conf, starts it with pg_ctl (log:
+ * <data_dir>/drctl-start.log) and waits until it streams from the primary. Tools come from
+ * the server's bindir for primary's major version; they run as data_dir's owner when drctl
+ * runs as root. The password reaches them only through PGPASSWORD (never argv); the
+ * primary_conninfo written holds it as pg_basebackup -R writes it (the file is 0600).
+ */
+int drc_db_rebuild_standby(const struct drc_db_rebuild_opts *opts,
+			   struct drc_db_rebuild_result *res, struct drc_err *err);
+
 #endif

@@ -210,4 +210,40 @@ int drc_opt_parse(int argc, const char **argv, const struct drc_opt *opts, bool 
 /* Renders usage lines and the option table, as -h prints them. */
 void drc_opt_usage(struct drc_buf *out, const char *const *usage, const struct drc_opt *opts);
 
+
+/* ---- child processes (lib/util/proc.c): hooks and PostgreSQL tools ---- */
+/* Gets stdout as it arrives, instead of r->out: 0 to go on, -1 with err set to stop (the child
+ * is then killed and drc_proc_run returns -1 with that err). */
+typedef int drc_proc_out_fn(void *data, const char *buf, size_t n, struct drc_err *err);
+struct drc_proc {
+	const char *const *argv;      /* argv[0] is run as given (execvp: PATH is searched) ... */
+	const char *shell;            /* ... or, instead, this command line through /bin/sh -c */
+	const char *const *env;       /* "NAME=value" added to (or replacing in) the environment */
+	const char *cwd;              /* NULL = the current directory */
+	int64_t timeout_ms;           /* 0 = none; past it the child gets SIGTERM, then SIGKILL */
+	unsigned uid, gid;            /* with as_user: run as this user (when drctl runs as root;
+				       * PostgreSQL tools refuse root), HOME unchanged */
+	bool as_user;
+	size_t max_output;            /* cap on kept stdout and stderr each; 0 = 1 MiB. stdout
+				       * keeps its first bytes, stderr its last (the error) */
+	drc_proc_out_fn *out_fn;      /* NULL = keep stdout in r->out (capped) */
+	void *out_data;
+};
+struct drc_proc_result {
+	int status;                   /* exit status, or 128 + signal */
+	struct drc_buf out, errs;     /* stdout and stderr (capped) */
+	int64_t elapsed_ms;
+};
+#define DRC_PROC_RESULT_INIT { 0, DRC_BUF_INIT, DRC_BUF_INIT, 0 }
+void drc_proc_result_release(struct drc_proc_result *r);
+/* Runs the child to completion, stdin /dev/null, in its own process group (a timeout ends
+ * the group). Returns 0 whenever it ran (check r->status), -1 with DRC_E_IO when it could not
+ * be started or timed out ("... timed out after N s"; r still holds what it wrote). Children
+ * it leaves running (daemons) do not hold it up once it has exited. */
+int drc_proc_run(const struct drc_proc *p, struct drc_proc_result *r, struct drc_err *err);
+/* The last line of text (trimmed), at most n bytes, for error messages: "" when empty. */
+void drc_proc_last_line(const struct drc_buf *text, char *buf, size_t n);
+/* The owner of path (for as_user). */
+int drc_path_owner(const char *path, unsigned *uid, unsigned *gid, struct drc_err *err);
+
 #endif

@@ -317,7 +317,7 @@ static int read_tail(int fd, const char *path, off_t size, uint64_t *seq, char p
 	const cJSON *s;
 	const char *hash;
 	cJSON *json;
-	char *line;
+	char *line = NULL;
 	int ret;
 
 	*seq = 0;

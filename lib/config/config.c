@@ -85,6 +85,9 @@ static void resolve_regions(struct drc_config *cfg)
 		reg->name = drc_xstrdup(r->string);
 		reg->db = dup_or_null(drc_json_str(r, "db"));
 		reg->dns = dup_or_null(drc_json_str(r, "dns"));
+		reg->fence_hook = dup_or_null(drc_json_str(r, "fence_hook"));
+		reg->rebuild_hook = dup_or_null(drc_json_str(r, "rebuild_hook"));
+		reg->data_dir = dup_or_null(drc_json_str(r, "data_dir"));
 		strlist_from_json(&reg->storage, cJSON_GetObjectItemCaseSensitive(r, "storage"));
 		strlist_from_json(&reg->endpoints, cJSON_GetObjectItemCaseSensitive(r, "endpoints"));
 	}
@@ -233,6 +236,9 @@ void drc_config_free(struct drc_config *cfg)
 		free(cfg->regions[i].name);
 		free(cfg->regions[i].db);
 		free(cfg->regions[i].dns);
+		free(cfg->regions[i].fence_hook);
+		free(cfg->regions[i].rebuild_hook);
+		free(cfg->regions[i].data_dir);
 		drc_strlist_clear(&cfg->regions[i].storage);
 		drc_strlist_clear(&cfg->regions[i].endpoints);
 	}

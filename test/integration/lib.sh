@@ -460,3 +460,99 @@ _sandbox_must_run
 eval "$("$SANDBOX" env)"
 T_READY=1
 export PGCONNECT_TIMEOUT=5
+
+# ---------------------------------------------------------------- failover: DNS and etcd
+
+# dns_answer: the A addresses the sandbox's PowerDNS answers for $SANDBOX_DNS_RECORD,
+# space-separated; empty when it has none. Fails when the server does not answer.
+dns_answer() {
+  local out
+  out=$(dig @"$SANDBOX_DNS_HOST" -p "$SANDBOX_DNS_PORT" "$SANDBOX_DNS_RECORD" A \
+        +short +time=1 +tries=2) || return 1
+  echo "${out//$'\n'/ }"
+}
+
+# pdns_set_a ADDRESS [NAME]: point NAME (default $SANDBOX_DNS_RECORD) at ADDRESS
+# through the PowerDNS API, the way drctl does; the exit repair points the
+# sandbox's record back at us-east. Fails unless the API answers 204.
+pdns_set_a() {
+  local addr=${1:?pdns_set_a ADDRESS [NAME]} name=${2:-$SANDBOX_DNS_RECORD} code
+  code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' -X PATCH -K - \
+    -H 'Content-Type: application/json' --data-binary "$(jq -nc --arg n "$name" \
+      --arg a "$addr" --argjson ttl "$SANDBOX_DNS_TTL" '{rrsets: [{name: $n, type: "A",
+      ttl: $ttl, changetype: "REPLACE", records: [{content: $a, disabled: false}]}]}')" \
+    "$SANDBOX_PDNS_API/api/v1/servers/localhost/zones/$SANDBOX_DNS_ZONE" \
+    <<<"header = \"X-API-Key: $DRCTL_SANDBOX_PDNS_KEY\"") || true
+  [[ $code == 204 ]] || { echo "pdns_set_a: PowerDNS API answered HTTP $code" >&2; return 1; }
+}
+
+# etcd_ctl ARGS...: etcdctl (API v3) against the sandbox's etcd.
+etcd_ctl() { ETCDCTL_API=3 etcdctl --endpoints "$SANDBOX_ETCD_URL" "$@"; }
+
+# etcd_keys PREFIX: the keys under PREFIX in the sandbox's etcd, one a line.
+etcd_keys() { etcd_ctl get --prefix --keys-only "${1:?etcd_keys PREFIX}" | sed '/^$/d'; }
+
+# write_config_failover FILE DB [JSON]: write_config plus what a failover needs, taken
+# from the sandbox's own drctl.json: each region's "dns" address and "data_dir", the
+# "dns" section (its PowerDNS; the key stays a ${DRCTL_SANDBOX_PDNS_KEY} reference)
+# and the "coord" section (its etcd). JSON is deep-merged over all of it.
+write_config_failover() {
+  local file=${1:?write_config_failover FILE DB [JSON]}
+  local db=${2:?write_config_failover FILE DB [JSON]} extra=${3:-'{}'} failover
+  failover=$(jq --argjson extra "$extra" \
+    '{regions: (.regions | map_values({dns, data_dir})), dns, coord} * $extra' \
+    "$DRCTL_CONFIG") || die "write_config_failover: bad JSON or unreadable $DRCTL_CONFIG: $extra"
+  write_config "$file" "$db" "$failover"
+}
+
+# ---------------------------------------------------------------- failover: writers, webhooks
+
+# etcd_get KEY: the value of an etcd key (empty when absent).
+etcd_get() { etcd_ctl get --print-value-only "${1:?etcd_get KEY}"; }
+
+# start_writer DB SOCK PORT FILE: insert rows (id, ts) into DB's table fo_rows through
+# the socket, one transaction each, as fast as psql goes; each acknowledged row is
+# appended to FILE as "id ts". Failed inserts (fenced, killed) are retried with the
+# next id. Stops when FILE.stop exists. Sets WRITER_PID.
+start_writer() {
+  local db=$1 sock=$2 port=$3 file=$4
+  : >"$file"
+  (
+    i=0
+    while [[ ! -e $file.stop ]]; do
+      i=$((i + 1))
+      if out=$(PGCONNECT_TIMEOUT=2 psql -XAtq -h "$sock" -p "$port" -U postgres -d "$db" \
+          -c "INSERT INTO fo_rows (id, ts) VALUES ($i, clock_timestamp()) RETURNING id, ts" \
+          2>/dev/null); then
+        echo "${out/|/ }" >>"$file"
+      else
+        sleep 0.02
+      fi
+    done
+  ) &
+  WRITER_PID=$!
+  on_exit "touch '$file.stop'; wait $WRITER_PID 2>/dev/null || true"
+}
+
+# stop_writer FILE: stop the writer started with FILE and wait for it.
+stop_writer() {
+  touch "$1.stop"
+  wait "$WRITER_PID" 2>/dev/null || true
+}
+
+# start_webhook FILE: a local HTTP receiver (python3 http.server: a real HTTP server
+# standing in for a webhook service) that appends each POST body as one line to FILE
+# and answers 200. Echoes its URL.
+start_webhook() {
+  local file=$1 port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 "$DRCTL_SRC/test/integration/webhook-receiver.py" "$port" "$file" \
+    >"$TEST_TMP/webhook.log" 2>&1 &
+  local pid=$!
+  on_exit "kill $pid 2>/dev/null || true"
+  wait_for "curl -s -o /dev/null http://127.0.0.1:$port/" 5 || die "webhook receiver did not start"
+  echo "http://127.0.0.1:$port/hook?token=s3cr3t"
+}
+
+# fails CMD [ARGS...]: succeeds when CMD fails (for check).
+fails() { ! "$@" >/dev/null 2>&1; }

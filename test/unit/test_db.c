@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -356,6 +357,97 @@ static void test_verify_applied(void **state)
 	assert_false(l.exists);
 }
 
+/* ---- WAL positions (lib/db/failover.c) ---- */
+static void test_lsn_parse_format(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t lsn;
+	} good[] = {
+		{ "0/0", 0 },
+		{ "0/3000060", 0x3000060 },
+		{ "16/B374D848", 0x16B374D848ULL },
+		{ "FFFFFFFF/FFFFFFFF", UINT64_MAX },
+		{ "1/0", 1ULL << 32 },
+	};
+	static const char *const bad[] = {
+		"", "/", "0/", "/0", "16", "16/B374D848/1", "G/0", "0/-1", " 0/1", "0/1 ",
+		"100000000/0", "0/100000000", "0x1/0",
+	};
+	char buf[24];
+	uint64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < DRC_ARRAY_SIZE(good); i++) {
+		v = 42;
+		assert_int_equal(drc_db_lsn_parse(good[i].text, &v), 0);
+		assert_true(v == good[i].lsn);
+		drc_db_lsn_format(v, buf, sizeof(buf));
+		assert_string_equal(buf, good[i].text);
+	}
+	assert_int_equal(drc_db_lsn_parse("16/b374d848", &v), 0);   /* lowercase too */
+	assert_true(v == 0x16B374D848ULL);
+	assert_int_equal(drc_db_lsn_parse("00000016/0000000A", &v), 0);
+	drc_db_lsn_format(v, buf, sizeof(buf));
+	assert_string_equal(buf, "16/A");       /* PostgreSQL's own form: no leading zeros */
+	for (size_t i = 0; i < DRC_ARRAY_SIZE(bad); i++) {
+		v = 42;
+		assert_int_equal(drc_db_lsn_parse(bad[i], &v), -1);
+		assert_true(v == 42);           /* untouched on error */
+	}
+	assert_int_equal(drc_db_lsn_parse(NULL, &v), -1);
+	assert_string_equal(drc_db_role_name(DRC_DB_ROLE_PRIMARY), "primary");
+	assert_string_equal(drc_db_role_name(DRC_DB_ROLE_STANDBY), "standby");
+	assert_string_equal(drc_db_role_name(DRC_DB_ROLE_FENCED), "fenced");
+}
+
+/* ---- the rebuild hook (lib/db/rebuild.c): no server needed, the hook does the work ---- */
+static void test_rebuild_hook(void **state)
+{
+	char dir[] = "/tmp/drc-hook-XXXXXX", *line, *out;
+	struct drc_db_rebuild_opts o = {
+		.region = "eu-west", .primary_region = "us-east", .allow_basebackup = true,
+		.primary_url = "postgresql://dr:s3cret-pw@db.example.test:6543/app",
+	};
+	struct drc_db_rebuild_result res;
+	struct drc_err err = DRC_ERR_INIT;
+	struct drc_buf got = DRC_BUF_INIT;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	out = drc_xasprintf("%s/env", dir);
+	line = drc_xasprintf("echo \"$DRCTL_REGION $DRCTL_PRIMARY_REGION $DRCTL_PRIMARY_HOST "
+			     "$DRCTL_PRIMARY_PORT [$DRCTL_DATA_DIR] $PGPASSWORD\" > '%s'", out);
+	o.hook = line;
+	assert_int_equal(drc_db_rebuild_standby(&o, &res, &err), 0);
+	assert_string_equal(res.method, "hook");
+	assert_string_equal(res.rewind_error, "");
+	assert_int_equal(drc_read_file(out, 0, &got, &err), 0);
+	assert_string_equal(got.buf, "eu-west us-east db.example.test 6543 [] s3cret-pw\n");
+
+	/* A failing hook: its exit status and last stderr line, never the password. */
+	o.hook = "echo first >&2; echo \"no route to $DRCTL_PRIMARY_HOST ($PGPASSWORD)\" >&2; "
+		 "exit 3";
+	assert_int_equal(drc_db_rebuild_standby(&o, &res, &err), -1);
+	assert_int_equal(err.code, DRC_E_DB);
+	assert_non_null(strstr(err.msg, "region 'eu-west': rebuild hook failed (exit 3): "
+				"no route to db.example.test (***)"));
+	assert_null(strstr(err.msg, "s3cret-pw"));
+
+	/* Without a hook, the data directory must be an absolute path. */
+	drc_err_clear(&err);
+	o.hook = NULL;
+	o.data_dir = "relative/dir";
+	assert_int_equal(drc_db_rebuild_standby(&o, &res, &err), -1);
+	assert_int_equal(err.code, DRC_E_CONFIG);
+	assert_non_null(strstr(err.msg, "absolute path"));
+	unlink(out);
+	rmdir(dir);
+	drc_buf_release(&got);
+	free(out);
+	free(line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_text_array),
 		cmocka_unit_test(test_describe_and_implied),
 		cmocka_unit_test(test_verify_applied),
+		cmocka_unit_test(test_lsn_parse_format),
+		cmocka_unit_test(test_rebuild_hook),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
