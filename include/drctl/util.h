@@ -115,6 +115,18 @@ int drc_mkdir_p(const char *path, unsigned mode, struct drc_err *err);
 /* Appends s as a quoted, escaped JSON string (for code that does not hold a cJSON tree). */
 void drc_json_escape(struct drc_buf *out, const char *s);
 
+/* ---- XML by local element name (lib/util/xml.c): S3's and Route 53's flat answers ---- */
+/* Finds the next <tag>...</tag> (or <ns:tag>, or <tag/>) in [*pos, end), any namespace: its
+ * content in *inner and *len, *pos moved past it. false when there is none. */
+bool drc_xml_next(const char **pos, const char *end, const char *tag, const char **inner,
+		  size_t *len);
+/* Appends s with entities and character references decoded. */
+void drc_xml_decode(struct drc_buf *out, const char *s, size_t n);
+/* The decoded content of the first <tag> in xml (caller frees), or NULL. */
+char *drc_xml_get(const char *xml, size_t n, const char *tag);
+/* Appends s escaped for XML content. */
+void drc_xml_escape(struct drc_buf *out, const char *s);
+
 /* ---- time ---- */
 int64_t drc_now_ms(void);        /* monotonic milliseconds */
 int64_t drc_wall_ms(void);       /* wall clock, ms since the epoch */

@@ -275,7 +275,7 @@ int drc_db_fence(struct drc_db *db, int *terminated, struct drc_err *err)
 		return fence_rights(db, "end the other sessions", err);
 	*terminated = n ? (int)strtol(n, NULL, 10) : 0;
 	free(n);
-	drc_info("region '%s': fenced (read-only), %d session(s) ended", drc_db_region(db),
+	drc_debug("region '%s': fenced (read-only), %d session(s) ended", drc_db_region(db),
 		 *terminated);
 	return 0;
 }

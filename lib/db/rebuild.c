@@ -89,25 +89,53 @@ static char *in_dir(const struct rebuild *rb, const char *name)
 	return drc_xasprintf("%s/%s", rb->o->data_dir, name);
 }
 
-/* pg_ctl stop -m fast when a postmaster runs there (pg_ctl status: 0 running, 3 not). */
+/* 'R', 'S', 'Z'... of a process, or 0 when there is none. */
+static char proc_state(long pid)
+{
+	char path[64], *close;
+	struct drc_buf stat = DRC_BUF_INIT;
+	struct drc_err ignored = DRC_ERR_INIT;
+	char state = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (drc_read_file(path, 4096, &stat, &ignored) == 0 &&
+	    (close = strrchr(stat.buf, ')')) && close[1] == ' ')
+		state = close[2];
+	drc_buf_release(&stat);
+	return state;
+}
+
+/* Whether the postmaster of postmaster.pid lives. A killed one can linger as a zombie until
+ * init reaps it, and postgres will not start (nor pg_ctl call it stopped) while its pid
+ * exists: wait for that, it is no server. */
+static bool postmaster_alive(struct rebuild *rb)
+{
+	char *path = in_dir(rb, "postmaster.pid");
+	struct drc_buf text = DRC_BUF_INIT;
+	struct drc_err ignored = DRC_ERR_INIT;
+	int64_t until = drc_now_ms() + 30000;
+	long pid = 0;
+	char st;
+
+	if (drc_read_file(path, 4096, &text, &ignored) == 0)
+		pid = strtol(text.buf, NULL, 10);
+	drc_buf_release(&text);
+	free(path);
+	if (pid <= 0)
+		return false;
+	while ((st = proc_state(pid)) == 'Z' && drc_now_ms() < until)
+		drc_sleep_ms(50);
+	return st != 0 && st != 'Z';
+}
+
+/* pg_ctl stop -m fast when a postmaster runs there. */
 static int stop_server(struct rebuild *rb, struct drc_err *err)
 {
 	char t[16];
-	const char *status[] = { rb->pg_ctl, "status", "-D", rb->o->data_dir, NULL };
 	const char *stop[] = { rb->pg_ctl, "stop", "-D", rb->o->data_dir, "-m", "fast", "-w",
 			       "-t", t, NULL };
-	struct drc_proc p = { .argv = status, .cwd = "/", .timeout_ms = 30000, .uid = rb->uid,
-			      .gid = rb->gid, .as_user = rb->as_user };
-	struct drc_proc_result r = DRC_PROC_RESULT_INIT;
-	int running;
 
-	if (drc_proc_run(&p, &r, err) < 0) {
-		drc_proc_result_release(&r);
-		return -1;
-	}
-	running = r.status == 0;
-	drc_proc_result_release(&r);
-	if (!running)
+	if (!postmaster_alive(rb))
 		return 0;
 	snprintf(t, sizeof(t), "%d", STOP_TIMEOUT_S);
 	return run_tool(rb, "pg_ctl stop", stop, err);

@@ -7,8 +7,8 @@
 
 #include "drctl/crypto.h"
 #include "drctl/storage.h"
+#include "drctl/util.h"
 #include "dns/dns-int.h"
-#include "storage/storage-int.h" /* drc_xml_*: Route 53 answers are flat documents, as S3's */
 #include "util/banned.h"
 
 /*

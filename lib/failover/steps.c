@@ -49,6 +49,22 @@ static void scan_regions(struct fo_run *r)
 			r->old = &r->regions[i];
 }
 
+/* Without a record, the one other region that does not answer is the one that was lost
+ * (every other one answers as a standby). */
+static const char *only_unreachable_other(const struct fo_run *r)
+{
+	const char *name = NULL;
+
+	for (size_t i = 0; i < r->regions_nr; i++) {
+		if (&r->regions[i] == r->target || r->regions[i].db)
+			continue;
+		if (name)
+			return NULL;
+		name = r->regions[i].cfg->name;
+	}
+	return name;
+}
+
 /* The old primary's last known WAL position: live when reachable, else etcd's record. */
 static int last_known_position(struct fo_run *r, struct drc_err *err)
 {
@@ -68,6 +84,8 @@ static int last_known_position(struct fo_run *r, struct drc_err *err)
 			drc_db_lsn_parse(rec.lsn, &r->last_known_lsn);
 	}
 	drc_coord_primary_release(&rec);
+	if (!r->old_name)
+		r->old_name = only_unreachable_other(r);
 	return 0;
 }
 
@@ -144,7 +162,7 @@ int fo_step_check(struct fo_run *r, cJSON *step, struct drc_err *err)
 	lost = known - r->pos.receive;
 	add_rpo(r, lost, !r->old);
 	fo_bytes(lag, lag_s, sizeof(lag_s));
-	fo_bytes(r->cfg->max_lag_bytes, limit_s, sizeof(limit_s));
+	drc_human_size(r->cfg->max_lag_bytes, limit_s, sizeof(limit_s));
 	fo_bytes(lost, lost_s, sizeof(lost_s));
 	drc_db_lsn_format(r->pos.replay, replay, sizeof(replay));
 	if (lag > r->cfg->max_lag_bytes) {

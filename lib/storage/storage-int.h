@@ -145,18 +145,6 @@ void drc_s3_add_hint(struct drc_buf *b, const char *hint, const char *target);
 int drc_s3_parse_list(const char *xml, size_t n, drc_list_fn *fn, void *data, char **next,
 		      struct drc_err *err);
 
-/* XML by local element name, any namespace (S3 answers are flat, known documents). */
-/* Finds the next <tag>...</tag> (or <ns:tag>, or <tag/>) in [*pos, end): its content in
- * *inner and *len, *pos moved past it. false when there is none. */
-bool drc_xml_next(const char **pos, const char *end, const char *tag, const char **inner,
-		  size_t *len);
-/* Appends s with entities and character references decoded. */
-void drc_xml_decode(struct drc_buf *out, const char *s, size_t n);
-/* The decoded content of the first <tag> in xml (caller frees), or NULL. */
-char *drc_xml_get(const char *xml, size_t n, const char *tag);
-/* Appends s escaped for XML content. */
-void drc_xml_escape(struct drc_buf *out, const char *s);
-
 /* ---- azure (lib/storage/azure.c, azure-sign.c) ---- */
 extern const struct drc_storage_ops drc_storage_azure_ops;
 

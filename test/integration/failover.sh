@@ -29,7 +29,7 @@ stop_writer "$acked"
 n_acked=$(wc -l <"$acked")
 pass "writer had $n_acked rows acknowledged when us-east was killed"
 
-run_drctl - -c "$cfg" --json failover --to eu-west --reason "test: us-east lost"
+run_drctl_json - -c "$cfg" failover --to eu-west --reason "test: us-east lost"
 expect_rc 0 "failover --to eu-west after us-east was killed"
 report=$LAST_OUT
 check "the run is complete" jq -e '.complete == true and .to == "eu-west" and .from == "us-east"' "$report"
@@ -54,21 +54,21 @@ check "etcd's primary record names eu-west" jq -e '.region == "eu-west"' <<<"$re
 # writer's next insert starts several ms after its previous commit).
 max_b=$(psql_b "$db" "SELECT coalesce(max(id), 0) FROM fo_rows")
 missing_before=$(awk -v m="$max_b" '$1 <= m {print $1}' "$acked" \
-  | psql_b "$db" -c "CREATE TEMP TABLE a (id int)" -c "COPY a FROM STDIN" \
-  -c "SELECT count(*) FROM a WHERE id NOT IN (SELECT id FROM fo_rows)" | tail -n1)
+  | psql_b "$db" "CREATE TEMP TABLE a (id int)" "COPY a FROM STDIN" \
+  "SELECT count(*) FROM a WHERE id NOT IN (SELECT id FROM fo_rows)" | tail -n1)
 check "no acknowledged row that reached eu-west is missing ($max_b rows there)" test "$missing_before" = 0
 commit=$(jq -r '.rpo.last_replayed_commit' "$report")
 lost=$(awk -v m="$max_b" '$1 > m' "$acked" | wc -l)
-after=$(cut -d' ' -f2- "$acked" | psql_b "$db" -c "CREATE TEMP TABLE t (ts timestamptz)" \
-  -c "COPY t FROM STDIN" \
-  -c "SELECT count(*) FROM t WHERE ts > '$commit'::timestamptz + interval '1 ms'" | tail -n1)
+after=$(cut -d' ' -f2- "$acked" | psql_b "$db" "CREATE TEMP TABLE t (ts timestamptz)" \
+  "COPY t FROM STDIN" \
+  "SELECT count(*) FROM t WHERE ts > '$commit'::timestamptz + interval '1 ms'" | tail -n1)
 check "rows lost ($lost) = rows acknowledged after the last replayed commit $commit ($after)" \
   test "$lost" = "$after"
 if (( lost == 0 )); then
   pass "no row lost; RPO window reported as $(jq -r '.rpo.window_s' "$report") s"
 fi
 
-run_drctl - -c "$cfg" --json status
+run_drctl_json - -c "$cfg" status
 check "status: eu-west is the primary" jq -e '.regions[] | select(.name == "eu-west") | .role == "primary"' "$LAST_OUT"
 check "status: us-east is down" jq -e '.regions[] | select(.name == "us-east") | .role == "down"' "$LAST_OUT"
 expect_no_out 'split brain'
@@ -84,7 +84,7 @@ expect_rc 4 "a second failover to the new primary is refused"
 expect_out 'not in recovery'
 
 # ---------------------------------------------------------------- failback
-run_drctl - -c "$cfg" --json failback --reason "test: us-east is back"
+run_drctl_json - -c "$cfg" failback --reason "test: us-east is back"
 expect_rc 0 "failback rebuilds us-east and switches back"
 report=$LAST_OUT
 check "failback rebuilt us-east" jq -e '.steps[0].name == "rebuild" and .steps[0].status == "done"' "$report"
@@ -94,7 +94,7 @@ check "us-east is the primary again" test "$(psql_a postgres 'SELECT pg_is_in_re
 check "the row written on eu-west is on us-east" test "$(psql_a "$db" 'SELECT count(*) FROM fo_rows WHERE id = -1')" = 1
 check "dig answers us-east again" test "$(dns_answer)" = "$SANDBOX_A_HOST"
 check "eu-west is fenced (read-only)" test "$(psql_b postgres 'SHOW default_transaction_read_only')" = on
-run_drctl - -c "$cfg" --json status
+run_drctl_json - -c "$cfg" status
 check "status shows eu-west fenced" jq -e '.regions[] | select(.name == "eu-west") | .role == "fenced"' "$LAST_OUT"
 
 run_drctl - -c "$cfg" resync db --rebuild-standby eu-west

@@ -84,7 +84,7 @@ etcd_ctl del --prefix /drctl/ >/dev/null
 # The DNS API down after the promotion: partial, then a re-run finishes it.
 dnscfg=$TEST_TMP/dns-down.json
 write_config_failover "$dnscfg" "$db" '{"dns": {"api": "http://127.0.0.1:9"}}'
-run_drctl - -c "$dnscfg" --json failover --to eu-west
+run_drctl_json - -c "$dnscfg" failover --to eu-west
 expect_rc 3 "DNS API down after promotion is partial"
 check "the report names the failed step" jq -e '.steps[] | select(.name == "dns") | .status == "failed"' "$LAST_OUT"
 check "eu-west was promoted and verified" jq -e '.steps[] | select(.name == "verify") | .status == "done"' "$LAST_OUT"
@@ -92,7 +92,7 @@ check "eu-west takes writes" psql_b "$db" "CREATE TABLE after_promote (i int)"
 check "DNS still answers us-east" test "$(dns_answer)" = "$SANDBOX_A_HOST"
 run_drctl - -c "$cfg" status
 expect_out 'DNS not repointed'
-run_drctl - -c "$cfg" --json failover --to eu-west
+run_drctl_json - -c "$cfg" failover --to eu-west
 expect_rc 0 "a re-run completes the failover"
 check "the re-run resumed" jq -e '.resumed == true' "$LAST_OUT"
 for s in fence promote verify; do

@@ -23,7 +23,7 @@ check "--dry-run changed nothing: DNS still answers us-east" test "$(dns_answer)
 acked=$TEST_TMP/acked
 start_writer "$db" "$SANDBOX_A_SOCK" "$SANDBOX_A_PORT" "$acked"
 wait_for "[[ \$(wc -l <'$acked') -ge 100 ]]" 20 || die "the writer did not get going"
-run_drctl - -c "$cfg" --json failover --to eu-west --planned --reason "test: switchover"
+run_drctl_json - -c "$cfg" failover --to eu-west --planned --reason "test: switchover"
 expect_rc 0 "planned switchover to eu-west"
 report=$LAST_OUT
 sleep 0.3
@@ -31,12 +31,12 @@ stop_writer "$acked"
 check "the catch-up step ran" jq -e '.steps[] | select(.name == "catchup") | .status == "done" and (.detail | test("nothing lost"))' "$report"
 check "RPO is 0 bytes, not estimated" jq -e '.rpo.bytes == 0 and .rpo.estimated == false' "$report"
 n_acked=$(wc -l <"$acked")
-missing=$(cut -d' ' -f1 "$acked" | psql_b "$db" -c "CREATE TEMP TABLE a (id int)" \
-  -c "COPY a FROM STDIN" -c "SELECT count(*) FROM a WHERE id NOT IN (SELECT id FROM fo_rows)" | tail -n1)
+missing=$(cut -d' ' -f1 "$acked" | psql_b "$db" "CREATE TEMP TABLE a (id int)" \
+  "COPY a FROM STDIN" "SELECT count(*) FROM a WHERE id NOT IN (SELECT id FROM fo_rows)" | tail -n1)
 check "all $n_acked acknowledged rows are on eu-west" test "$missing" = 0
 check "us-east refuses writes (fenced)" fails psql_a "$db" "INSERT INTO fo_rows VALUES (-5, now())"
 check "dig answers eu-west" test "$(dns_answer)" = "$SANDBOX_B_HOST"
-run_drctl - -c "$cfg" --json status
+run_drctl_json - -c "$cfg" status
 check "status: us-east fenced, eu-west primary" \
   jq -e '([.regions[] | {(.name): .role}] | add) == {"us-east": "fenced", "eu-west": "primary"}' "$LAST_OUT"
 run_drctl - -c "$cfg" failover --to us-east --planned

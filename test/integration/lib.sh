@@ -316,6 +316,22 @@ run_drctl() {
   timeout -k 5 "${DRCTL_TEST_TIMEOUT:-120}" "$DRCTL" "$@" >"$out" 2>&1 || rc=$?
 }
 
+# run_drctl_json OUTFILE ARGS...: run_drctl with --json, stdout alone in OUTFILE ("-" =
+# a fresh file), stderr in OUTFILE.err (warnings must not break the JSON): jq reads
+# $LAST_OUT; expect_out reads stdout only.
+run_drctl_json() {
+  local out=${1:?run_drctl_json OUTFILE ARGS...}
+  shift
+  [[ -n ${DRCTL:-} ]] || die "run_drctl_json: DRCTL is not set"
+  if [[ $out == - ]]; then
+    out=$(mktemp "$TEST_TMP/out.XXXXXX")
+  fi
+  LAST_OUT=$out
+  LAST_CMD="drctl --json $*"
+  rc=0
+  timeout -k 5 "${DRCTL_TEST_TIMEOUT:-120}" "$DRCTL" --json "$@" >"$out" 2>"$out.err" || rc=$?
+}
+
 # expect_rc N [MSG]: the last run_drctl exited with N.
 expect_rc() {
   local want=$1 msg=${2:-"$LAST_CMD exits $1"}

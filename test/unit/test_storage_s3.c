@@ -438,43 +438,6 @@ static void test_list_pages(void **state)
 	drc_buf_release(&b);
 }
 
-/* ---- the XML helpers ---- */
-
-static void test_xml(void **state)
-{
-	static const char doc[] = "<?xml?><r><KeyCount>2</KeyCount>"
-				  "<a:Key x=\"1\">one</a:Key><Key/><Key>&lt;&#65;&#x42;&bogus;&#0;"
-				  "</Key></r>";
-	const char *pos = doc, *inner;
-	struct drc_buf b = DRC_BUF_INIT;
-	char *s;
-	size_t len;
-
-	(void)state;
-	/* KeyCount is not Key; a namespace prefix and attributes do not matter */
-	assert_true(drc_xml_next(&pos, doc + strlen(doc), "Key", &inner, &len));
-	s = drc_xstrndup(inner, len);
-	assert_string_equal(s, "one");
-	free(s);
-	assert_true(drc_xml_next(&pos, doc + strlen(doc), "Key", &inner, &len));
-	assert_int_equal(len, 0);
-	assert_true(drc_xml_next(&pos, doc + strlen(doc), "Key", &inner, &len));
-	drc_xml_decode(&b, inner, len);
-	assert_string_equal(b.buf, "<AB&bogus;?");
-	assert_false(drc_xml_next(&pos, doc + strlen(doc), "Key", &inner, &len));
-	/* not closed */
-	pos = "<Key>abc";
-	assert_false(drc_xml_next(&pos, pos + 8, "Key", &inner, &len));
-	s = drc_xml_get(doc, strlen(doc), "KeyCount");
-	assert_string_equal(s, "2");
-	free(s);
-	assert_null(drc_xml_get(doc, strlen(doc), "Missing"));
-	drc_buf_reset(&b);
-	drc_xml_escape(&b, "a&b<c>\"d'");
-	assert_string_equal(b.buf, "a&amp;b&lt;c&gt;&quot;d&apos;");
-	drc_buf_release(&b);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,7 +449,6 @@ int main(void)
 		cmocka_unit_test(test_auth_errors),
 		cmocka_unit_test(test_other_errors),
 		cmocka_unit_test(test_list_pages),
-		cmocka_unit_test(test_xml),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
