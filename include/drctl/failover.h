@@ -144,6 +144,23 @@ int drc_failover_run(const struct drc_config *cfg, const struct drc_failover_opt
 /* The text timeline of a report, one line per step ("  promote   done   0.412 s  ..."). */
 void drc_failover_timeline_text(const cJSON *report, struct drc_buf *out);
 
+/* ---- rebuilding a region as a standby (lib/failover/rebuild.c) ---- */
+struct drc_rebuild_report {
+	char *primary;                    /* the region it streams from now */
+	struct drc_db_rebuild_result result;
+	bool skipped;                     /* it already streamed from it (only_if_needed) */
+	char *plan;                       /* dry run: what would be done */
+};
+void drc_rebuild_report_release(struct drc_rebuild_report *r);
+/* Makes region a streaming standby of the one writable primary (drc_db_rebuild_standby with
+ * its data_dir or rebuild_hook). Refused (DRC_E_REFUSED, with every region's role) on split
+ * brain, without a primary, or when region is the primary; DRC_E_CONFIG without data_dir and
+ * rebuild_hook. only_if_needed: a region already streaming from the primary is left as it is
+ * (out->skipped). dry_run: out->plan says what would happen, nothing changes. */
+int drc_failover_rebuild(const struct drc_config *cfg, const char *region, bool allow_basebackup,
+			 bool only_if_needed, bool dry_run, struct drc_rebuild_report *out,
+			 struct drc_err *err);
+
 /* Failback: makes `to` (default: the region the last completed failover left) a streaming
  * standby of the current primary if it is not one (drc_db_rebuild_standby: pg_rewind, else
  * pg_basebackup; or its rebuild_hook), then a planned switchover back to it. The rebuild

@@ -26,55 +26,36 @@ static char *last_from(const struct drc_config *cfg, struct drc_err *err)
 }
 
 static int rebuild(const struct drc_config *cfg, const struct drc_failback_opts *o,
-		   const struct drc_topology *t, const char *to, cJSON *step, struct drc_err *err)
+		   const char *to, cJSON *step, struct drc_err *err)
 {
-	const struct drc_region *g = drc_config_region(cfg, to);
-	const struct drc_region *p = t->regions[t->primary].cfg;
-	struct drc_db_rebuild_opts ro = {
-		.region = to, .data_dir = g->data_dir, .hook = g->rebuild_hook,
-		.primary_region = p->name, .primary_url = p->db,
-		.allow_basebackup = o->allow_basebackup,
-	};
-	struct drc_db_rebuild_result rr = { 0 };
+	struct drc_rebuild_report rep;
+	const struct drc_db_rebuild_result *rr = &rep.result;
+	int ret;
 
-	for (size_t i = 0; i < t->regions_nr; i++) {
-		const struct drc_topo_region *x = &t->regions[i];
-
-		if (strcmp(x->cfg->name, to))
-			continue;
-		if (x->role == DRC_TOPO_STANDBY && x->streaming) {
-			fo_detail(step, "%s already streams from %s: no rebuild needed", to,
-				  p->name);
-			return 1;
-		}
-	}
-	if (!g->data_dir && !g->rebuild_hook)
-		return drc_err_set(err, DRC_E_CONFIG, "%s must be rebuilt as a standby of %s "
-				   "first, but drctl cannot reach its data: set regions.%s.data_dir "
-				   "(on this host) or regions.%s.rebuild_hook", to, p->name, to, to);
-	if (o->fo.dry_run) {
-		fo_detail(step, "would rebuild %s as a standby of %s (%s)", to, p->name,
-			  g->rebuild_hook ? "rebuild_hook" : "pg_rewind, else pg_basebackup");
-		return 0;
-	}
-	if (drc_db_rebuild_standby(&ro, &rr, err) < 0) {
-		drc_err_prefix(err, "rebuilding %s as a standby of %s", to, p->name);
-		return -1;
-	}
-	if (rr.rewind_error[0])
+	ret = drc_failover_rebuild(cfg, to, o->allow_basebackup, true, o->fo.dry_run, &rep, err);
+	if (ret < 0)
+		fo_detail(step, "%s", err->msg);
+	else if (rep.skipped)
+		fo_detail(step, "%s already streams from %s: no rebuild needed", to, rep.primary);
+	else if (rep.plan)
+		fo_detail(step, "%s", rep.plan);
+	else if (rr->rewind_error[0])
 		fo_detail(step, "%s rebuilt as a standby of %s with %s in %.1f s (pg_rewind: %s)",
-			  to, p->name, rr.method, (double)rr.elapsed_ms / 1000, rr.rewind_error);
+			  to, rep.primary, rr->method, (double)rr->elapsed_ms / 1000,
+			  rr->rewind_error);
 	else
-		fo_detail(step, "%s rebuilt as a standby of %s with %s in %.1f s", to, p->name,
-			  rr.method, (double)rr.elapsed_ms / 1000);
-	return 0;
+		fo_detail(step, "%s rebuilt as a standby of %s with %s in %.1f s", to, rep.primary,
+			  rr->method, (double)rr->elapsed_ms / 1000);
+	if (ret == 0 && rep.skipped)
+		ret = 1;
+	drc_rebuild_report_release(&rep);
+	return ret;
 }
 
 int drc_failback_run(const struct drc_config *cfg, const struct drc_failback_opts *opts,
 		     struct drc_failover_result *res, struct drc_err *err)
 {
 	struct drc_failover_opts fo = opts->fo;
-	struct drc_topology t = DRC_TOPOLOGY_INIT;
 	char *to = NULL;
 	cJSON *step, *steps;
 	int64_t start = drc_now_ms();
@@ -87,26 +68,14 @@ int drc_failback_run(const struct drc_config *cfg, const struct drc_failback_opt
 		drc_err_set(err, DRC_E_USAGE, "unknown region '%s'", to);
 		goto out;
 	}
-	drc_topology_read(cfg, true, &t);
-	if (t.split_brain || t.primary < 0) {
-		drc_err_set(err, DRC_E_REFUSED, "failback needs exactly one writable primary: %s",
-			    t.problems.nr ? t.problems.items[0] : "none found");
-		goto out;
-	}
-	if (!strcmp(t.regions[t.primary].cfg->name, to)) {
-		drc_err_set(err, DRC_E_REFUSED, "%s is the primary already: nothing to fail back",
-			    to);
-		goto out;
-	}
 	step = cJSON_CreateObject();
 	cJSON_AddStringToObject(step, "name", "rebuild");
-	rb = rebuild(cfg, opts, &t, to, step, err);
+	rb = rebuild(cfg, opts, to, step, err);
 	cJSON_AddStringToObject(step, "status", rb < 0 ? "failed" : rb > 0 ? "skipped" :
 				fo.dry_run ? "planned" : "done");
 	cJSON_AddNumberToObject(step, "start_ms", 0);
 	cJSON_AddNumberToObject(step, "ms", (double)(drc_now_ms() - start));
 	if (rb < 0) {
-		fo_detail(step, "%s", err->msg);
 		res->report = cJSON_CreateObject();
 		cJSON_AddStringToObject(res->report, "command", "failback");
 		cJSON_AddStringToObject(res->report, "to", to);
@@ -125,7 +94,6 @@ int drc_failback_run(const struct drc_config *cfg, const struct drc_failback_opt
 	else
 		cJSON_Delete(step);
 out:
-	drc_topology_release(&t);
 	free(to);
 	return ret;
 }

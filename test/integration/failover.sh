@@ -10,6 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 db=$(new_db failover)
 cfg=$TEST_TMP/drctl.json
+wait_b_caught_up || die "eu-west did not replay the new database"
 hooks=$TEST_TMP/hooks.jsonl
 url=$(start_webhook "$hooks")
 write_config_failover "$cfg" "$db" "$(jq -n --arg u "$url" '{probe: {notify: [$u]}}')"

@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 db=$(new_db guards)
 cfg=$TEST_TMP/drctl.json
+wait_b_caught_up || die "eu-west did not replay the new database"
 write_config_failover "$cfg" "$db"
 run_drctl - -c "$cfg" bootstrap
 expect_rc 0 "bootstrap the test database"

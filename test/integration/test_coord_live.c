@@ -55,14 +55,6 @@ static struct drc_coord *client(void)
 	return client_ttl(10);
 }
 
-static void expect_err(int rc, const struct drc_err *err, enum drc_errc code, const char *needle)
-{
-	assert_int_equal(rc, -1);
-	if (err->code != code || !strstr(err->msg, needle))
-		fail_msg("expected %s error with '%s', got %s: '%s'", drc_errc_name(code), needle,
-			 drc_errc_name(err->code), err->msg);
-}
-
 static void acquire(struct drc_coord *c, const char *holder, struct drc_coord_lock *lock)
 {
 	struct drc_err err = DRC_ERR_INIT;
@@ -418,6 +410,7 @@ static void test_closed_port(void **state)
 
 int main(void)
 {
+	static const char *const need[] = { "SANDBOX_ETCD_URL" };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_lock_refused_then_reacquired),
@@ -430,13 +423,8 @@ int main(void)
 	};
 	struct drc_err err = DRC_ERR_INIT;
 
+	testlib_sandbox_env(need, DRC_ARRAY_SIZE(need));
 	etcd_url = getenv("SANDBOX_ETCD_URL");
-	if (!etcd_url || !*etcd_url) {
-		fprintf(stderr, "SANDBOX_ETCD_URL is not set: start the sandbox (scripts/sandbox "
-			"start) or an etcd 3.4, then export SANDBOX_ETCD_URL (see scripts/sandbox "
-			"env)\n");
-		return 1;
-	}
 	if (drc_http_global_init(&err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;

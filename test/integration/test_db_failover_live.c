@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "../unit/testlib.h"
+
 #include "drctl/db.h"
 
 /*
@@ -27,33 +29,14 @@ static char *password;
 
 static void load_sandbox_env(void)
 {
-	const char *src = getenv("DRCTL_SRC");
-	char *cmd, line[4096];
-	FILE *f;
+	static const char *const need[] = { "SANDBOX_A_URL", "SANDBOX_B_URL", "SANDBOX_A_DATA",
+					    "SANDBOX_B_DATA" };
 
-	if (!getenv("SANDBOX_A_URL")) {
-		cmd = drc_xasprintf("'%s/scripts/sandbox' env 2>/dev/null", src ? src : ".");
-		f = popen(cmd, "r");
-		free(cmd);
-		while (f && fgets(line, sizeof(line), f)) {
-			char *eq = strchr(line, '='), *name = line + 7;
-
-			if (strncmp(line, "export ", 7) || !eq)
-				continue;
-			*eq = '\0';
-			eq[1 + strcspn(eq + 1, "\n")] = '\0';
-			setenv(name, eq + 1, 1);
-		}
-		if (f)
-			pclose(f);
-	}
+	testlib_sandbox_env(need, DRC_ARRAY_SIZE(need));
 	a_url = getenv("SANDBOX_A_URL");
 	b_url = getenv("SANDBOX_B_URL");
 	a_data = getenv("SANDBOX_A_DATA");
 	b_data = getenv("SANDBOX_B_DATA");
-	if (!a_url || !b_url || !a_data || !b_data)
-		fail_msg("SANDBOX_A_URL, SANDBOX_B_URL, SANDBOX_A_DATA and SANDBOX_B_DATA must be "
-			 "set (run scripts/sandbox start, or export them for your own pair)");
 }
 
 static struct drc_db *connect_to(const char *region, const char *url)

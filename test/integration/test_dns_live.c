@@ -27,34 +27,6 @@
 static const char *api, *key, *server, *zone;
 static char record[256], tmpdir[] = "/tmp/drctl-dnslive-XXXXXX";
 
-/* What `scripts/sandbox env` says, for a run from ctest without it in the environment. */
-static void load_sandbox_env(void)
-{
-	static const char *const names[] = { "SANDBOX_PDNS_API", "DRCTL_SANDBOX_PDNS_KEY",
-					     "SANDBOX_DNS_SERVER", "SANDBOX_DNS_ZONE" };
-	const char *src = getenv("DRCTL_SRC");
-	struct drc_buf cmd = DRC_BUF_INIT;
-	char line[1024];
-	FILE *f;
-
-	if (!src || getenv(names[0]))
-		return;
-	drc_buf_addf(&cmd, "bash -c 'eval \"$(\"$0\"/scripts/sandbox env)\" && printf "
-		     "\"%%s\\n\"");
-	for (size_t i = 0; i < DRC_ARRAY_SIZE(names); i++)
-		drc_buf_addf(&cmd, " \"$%s\"", names[i]);
-	drc_buf_addf(&cmd, "' '%s'", src);
-	f = popen(cmd.buf, "r");
-	for (size_t i = 0; f && i < DRC_ARRAY_SIZE(names) && fgets(line, sizeof(line), f); i++) {
-		line[strcspn(line, "\n")] = '\0';
-		if (*line)
-			setenv(names[i], line, 1);
-	}
-	if (f)
-		pclose(f);
-	drc_buf_release(&cmd);
-}
-
 static struct drc_config *config_of(const char *dns_json)
 {
 	struct drc_err err = DRC_ERR_INIT;
@@ -292,6 +264,8 @@ static int cleanup(void **state)
 
 int main(void)
 {
+	static const char *const need[] = { "SANDBOX_PDNS_API", "DRCTL_SANDBOX_PDNS_KEY",
+					    "SANDBOX_DNS_SERVER", "SANDBOX_DNS_ZONE" };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_address),
 		cmocka_unit_test(test_cname_and_back),
@@ -304,17 +278,11 @@ int main(void)
 	};
 	struct drc_err err = DRC_ERR_INIT;
 
-	load_sandbox_env();
+	testlib_sandbox_env(need, DRC_ARRAY_SIZE(need));
 	api = getenv("SANDBOX_PDNS_API");
 	key = getenv("DRCTL_SANDBOX_PDNS_KEY");
 	server = getenv("SANDBOX_DNS_SERVER");
 	zone = getenv("SANDBOX_DNS_ZONE");
-	if (!api || !key || !server || !zone || !*api || !*key || !*server || !*zone) {
-		fprintf(stderr, "test_dns_live: SANDBOX_PDNS_API, DRCTL_SANDBOX_PDNS_KEY, "
-			"SANDBOX_DNS_SERVER and SANDBOX_DNS_ZONE must be set: run scripts/sandbox "
-			"start, then eval \"$(scripts/sandbox env)\"\n");
-		return 1;
-	}
 	snprintf(record, sizeof(record), "t%d.%s", (int)getpid(), zone);
 	if (!mkdtemp(tmpdir) || drc_http_global_init(&err) < 0) {
 		fprintf(stderr, "test_dns_live: setup failed: %s\n", err.msg);

@@ -78,14 +78,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void expect_err(int rc, const struct drc_err *err, enum drc_errc code, const char *needle)
-{
-	assert_int_equal(rc, -1);
-	if (err->code != code || !strstr(err->msg, needle))
-		fail_msg("expected %s error with '%s', got %s: '%s'", drc_errc_name(code), needle,
-			 drc_errc_name(err->code), err->msg);
-}
-
 /* n bytes of a fixed pseudo-random sequence (xorshift), NULs included */
 static unsigned char *pattern(size_t n, uint32_t seed)
 {
@@ -368,34 +360,9 @@ static void test_missing_container(void **state)
 	drc_buf_release(&b);
 }
 
-/* What `scripts/sandbox env` says, for a run from ctest without it in the environment (as
- * lib.sh does for the shell tests): bash does the unquoting. */
-static void load_sandbox_env(void)
-{
-	const char *src = getenv("DRCTL_SRC");
-	static const char *const names[] = { "SANDBOX_AZURE_ENDPOINT", "DRCTL_SANDBOX_AZURE_KEY",
-					     "SANDBOX_AZURE_ACCOUNT" };
-	char *cmd, line[1024];
-	FILE *f;
-
-	if (!src || (getenv(names[0]) && getenv(names[1])))
-		return;
-	cmd = drc_xasprintf("bash -c 'eval \"$(\"$0\"/scripts/sandbox env)\" && printf "
-			    "\"%%s\\n\" \"$%s\" \"$%s\" \"$%s\"' '%s'", names[0], names[1],
-			    names[2], src);
-	f = popen(cmd, "r");
-	for (size_t i = 0; f && i < DRC_ARRAY_SIZE(names) && fgets(line, sizeof(line), f); i++) {
-		line[strcspn(line, "\n")] = '\0';
-		if (*line)
-			setenv(names[i], line, 1);
-	}
-	if (f)
-		pclose(f);
-	free(cmd);
-}
-
 int main(void)
 {
+	static const char *const need[] = { "SANDBOX_AZURE_ENDPOINT", "DRCTL_SANDBOX_AZURE_KEY" };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_small_objects),
 		cmocka_unit_test(test_not_found),
@@ -408,18 +375,12 @@ int main(void)
 	};
 	struct drc_err err = DRC_ERR_INIT;
 
-	load_sandbox_env();
+	testlib_sandbox_env(need, DRC_ARRAY_SIZE(need));
 	endpoint = getenv("SANDBOX_AZURE_ENDPOINT");
 	key = getenv("DRCTL_SANDBOX_AZURE_KEY");
 	account = getenv("SANDBOX_AZURE_ACCOUNT");
 	if (!account || !*account)
 		account = "devstoreaccount1";
-	if (!endpoint || !*endpoint || !key || !*key) {
-		fprintf(stderr, "test_storage_azure_live: SANDBOX_AZURE_ENDPOINT and "
-				"DRCTL_SANDBOX_AZURE_KEY must be set: run "
-				"eval \"$(scripts/sandbox env)\" with the sandbox started\n");
-		return 1;
-	}
 	if (drc_http_global_init(&err) < 0 || drc_crypto_init(&err) < 0) {
 		fprintf(stderr, "test_storage_azure_live: %s\n", err.msg);
 		return 1;

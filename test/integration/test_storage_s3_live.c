@@ -41,35 +41,6 @@ static char tmpdir[] = "/tmp/drctl-s3live-XXXXXX";
 
 /* ---- the sandbox and aws-cli ---- */
 
-/* The sandbox's variables, from `scripts/sandbox env` when ctest did not pass them. */
-static void load_sandbox_env(void)
-{
-	const char *src = getenv("DRCTL_SRC");
-	char *cmd, line[4096];
-	FILE *f;
-
-	if (getenv("SANDBOX_S3_ENDPOINT"))
-		return;
-	cmd = drc_xasprintf("'%s/scripts/sandbox' env", src ? src : ".");
-	f = popen(cmd, "r");
-	free(cmd);
-	while (f && fgets(line, sizeof(line), f)) {
-		char *eq = strchr(line, '='), *name = line;
-
-		if (strncmp(line, "export ", 7) || !eq)
-			continue;
-		name += 7;
-		*eq = '\0';
-		eq[1 + strcspn(eq + 1, "\n")] = '\0';
-		setenv(name, eq + 1, 1);
-	}
-	if (f)
-		pclose(f);
-	if (!getenv("SANDBOX_S3_ENDPOINT") || !getenv("DRCTL_SANDBOX_S3_SECRET_KEY"))
-		fail_msg("the sandbox has no S3 server (SANDBOX_S3_ENDPOINT): run scripts/sandbox "
-			 "start");
-}
-
 /* Runs `aws --endpoint-url $SANDBOX_S3_ENDPOINT ARGS` (ARGS shell-quoted by the caller);
  * its output in *out when out is not NULL. Returns the exit status. */
 static int aws(struct drc_buf *out, const char *fmt, ...)
@@ -103,12 +74,14 @@ static int aws(struct drc_buf *out, const char *fmt, ...)
 
 static int group_setup(void **state)
 {
+	static const char *const need[] = { "SANDBOX_S3_ENDPOINT", "DRCTL_SANDBOX_S3_ACCESS_KEY",
+					    "DRCTL_SANDBOX_S3_SECRET_KEY" };
 	struct drc_err err = DRC_ERR_INIT;
 
 	(void)state;
 	if (drc_http_global_init(&err) < 0)
 		fail_msg("%s", err.msg);
-	load_sandbox_env();
+	testlib_sandbox_env(need, DRC_ARRAY_SIZE(need));
 	snprintf(bucket, sizeof(bucket), "t-s3live-%d", (int)getpid());
 	aws(NULL, "s3 rb --force 's3://%s'", bucket); /* a leftover of a crashed run */
 	if (aws(NULL, "s3 mb 's3://%s'", bucket) != 0)
@@ -159,14 +132,6 @@ static struct drc_storage *open_s3(const char *name, const char *endpoint, const
 static struct drc_storage *target(void)
 {
 	return open_s3("s3-use1", NULL, NULL, NULL);
-}
-
-static void expect_err(int rc, const struct drc_err *err, enum drc_errc code, const char *needle)
-{
-	assert_int_equal(rc, -1);
-	if (err->code != code || !strstr(err->msg, needle))
-		fail_msg("expected %s error with '%s', got %s: '%s'", drc_errc_name(code), needle,
-			 drc_errc_name(err->code), err->msg);
 }
 
 /* n bytes that do not compress or repeat (xorshift), different per seed */

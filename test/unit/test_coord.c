@@ -23,14 +23,6 @@
 /* A lease ID past 2^53: a double would turn it into 7587868770235523584. */
 #define BIG_LEASE "7587868770235523588"
 
-static void expect_err(int rc, const struct drc_err *err, enum drc_errc code, const char *needle)
-{
-	assert_int_equal(rc, -1);
-	if (err->code != code || !strstr(err->msg, needle))
-		fail_msg("expected %s error with '%s', got %s: '%s'", drc_errc_name(code), needle,
-			 drc_errc_name(err->code), err->msg);
-}
-
 static cJSON *parse(const char *text)
 {
 	cJSON *json = cJSON_Parse(text);

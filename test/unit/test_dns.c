@@ -27,14 +27,6 @@
  * documentation, not against the services' current behaviour.
  */
 
-static void expect_err(int rc, const struct drc_err *err, enum drc_errc code, const char *needle)
-{
-	assert_int_equal(rc, -1);
-	if (err->code != code || !strstr(err->msg, needle))
-		fail_msg("expected %s error with '%s', got %s: '%s'", drc_errc_name(code), needle,
-			 drc_errc_name(err->code), err->msg);
-}
-
 /* ---- DNS packets ---- */
 
 /* Replies of PowerDNS 4.7.3 (zone example.test.), captured with a raw UDP query. */

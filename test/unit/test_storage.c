@@ -128,14 +128,6 @@ static int fs_teardown(void **state)
 	return 0;
 }
 
-static void expect_err(int rc, const struct drc_err *err, enum drc_errc code, const char *needle)
-{
-	assert_int_equal(rc, -1);
-	if (err->code != code || !strstr(err->msg, needle))
-		fail_msg("expected %s error with '%s', got %s: '%s'", drc_errc_name(code), needle,
-			 drc_errc_name(err->code), err->msg);
-}
-
 static void put(struct drc_storage *st, const char *key, const char *text)
 {
 	struct drc_err err = DRC_ERR_INIT;

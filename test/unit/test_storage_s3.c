@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "drctl/json.h"
 #include "drctl/storage.h"
 #include "storage/storage-int.h"
@@ -50,14 +52,6 @@ static struct drc_storage *open_target(const char *type, const char *const *pair
 		fail_msg("%s", err.msg);
 	cJSON_Delete(cfg);
 	return st;
-}
-
-static void expect_err(int rc, const struct drc_err *err, enum drc_errc code, const char *needle)
-{
-	assert_int_equal(rc, -1);
-	if (err->code != code || !strstr(err->msg, needle))
-		fail_msg("expected %s error with '%s', got %s: '%s'", drc_errc_name(code), needle,
-			 drc_errc_name(err->code), err->msg);
 }
 
 /* The value of header name in a signed request, or NULL. */
