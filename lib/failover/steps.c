@@ -212,7 +212,7 @@ static int run_fence_hook(struct fo_run *r, const struct fo_region *g, struct dr
 
 /* Fences one region other than the target; appends what happened to note. */
 static int fence_one(struct fo_run *r, struct fo_region *g, struct drc_buf *note,
-		     struct drc_err *err)
+		     int *fenced, struct drc_err *err)
 {
 	struct drc_err e = DRC_ERR_INIT;
 	int ended = 0;
@@ -225,6 +225,7 @@ static int fence_one(struct fo_run *r, struct fo_region *g, struct drc_buf *note
 		}
 		if (run_fence_hook(r, g, &e) == 0) {
 			drc_buf_addf(note, "%s: fence_hook ran; ", g->cfg->name);
+			(*fenced)++;
 			return 0;
 		}
 		if (writable)
@@ -260,6 +261,7 @@ static int fence_one(struct fo_run *r, struct fo_region *g, struct drc_buf *note
 				   "rights drctl needs; nothing was promoted", g->cfg->name, e.msg,
 				   g->cfg->name);
 	g->role = DRC_DB_ROLE_FENCED;
+	(*fenced)++;
 	drc_buf_addf(note, "%s: read-only, %d session%s ended; ", g->cfg->name, ended,
 		     ended == 1 ? "" : "s");
 	return 0;
@@ -268,17 +270,19 @@ static int fence_one(struct fo_run *r, struct fo_region *g, struct drc_buf *note
 int fo_step_fence(struct fo_run *r, cJSON *step, struct drc_err *err)
 {
 	struct drc_buf note = DRC_BUF_INIT;
-	int ret = 0;
+	int ret = 0, fenced = 0;
 
 	for (size_t i = 0; ret == 0 && i < r->regions_nr; i++)
 		if (&r->regions[i] != r->target)
-			ret = fence_one(r, &r->regions[i], &note, err);
+			ret = fence_one(r, &r->regions[i], &note, &fenced, err);
 	if (ret == 0) {
 		if (!note.len)
 			drc_buf_adds(&note, "no other region takes writes; ");
 		note.len -= 2;
 		note.buf[note.len] = '\0';
 		fo_detail(step, "%s", note.buf);
+		if (!fenced && !r->o->dry_run)
+			ret = 1;        /* nothing was fenced: the step did nothing */
 	}
 	drc_buf_release(&note);
 	return ret;
