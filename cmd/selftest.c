@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
+#include "drctl/failover.h"
 #include "drctl/check.h"
 #include "drctl/db.h"
 #include "drctl/snapshot.h"
@@ -39,6 +40,13 @@ int cmd_selftest(int argc, const char **argv, struct drc_ctx *ctx)
 		return cmd_unknown_region(ctx, cfg, region);
 
 	drc_selftest_run(cfg, region, &checks);
+	if (!region) {
+		struct drc_topology t = DRC_TOPOLOGY_INIT;
+
+		drc_topology_read(cfg, true, &t);
+		drc_topology_checks(&t, &checks);
+		drc_topology_release(&t);
+	}
 	if (deep)
 		drc_selftest_deep(cfg, &checks);
 	cmd_print_checks(ctx, &checks);

@@ -75,6 +75,11 @@ void drc_topology_release(struct drc_topology *t);
  * unfinished, refreshes etcd's record of its WAL position (drc_coord_primary_touch) unless
  * no_write. Then judges it: primary, split_brain, dns_region, problems and notes. */
 void drc_topology_read(const struct drc_config *cfg, bool no_write, struct drc_topology *out);
+/* Failover readiness as checks of scope "failover" (drctl selftest): "etcd" (reachable and
+ * agreeing; when coord is configured), "dns" (the record answers the primary's value; when
+ * dns is configured), "unfinished" (only when a failover is unfinished). */
+struct drc_checks;
+void drc_topology_checks(const struct drc_topology *t, struct drc_checks *out);
 /* The --json document of drctl status. */
 cJSON *drc_topology_json(const struct drc_topology *t);
 /* What the topology means for drctl status: DRC_EXIT_FAILED with split brain or no primary,

@@ -107,3 +107,7 @@ wait_b_caught_up
 check "a new row reaches eu-west" test "$(psql_b "$db" 'SELECT count(*) FROM fo_rows WHERE id = -2')" = 1
 run_drctl - -c "$cfg" status
 expect_rc 0 "status is clean after failback and resync"
+run_drctl - -c "$cfg" selftest
+expect_rc 0 "selftest is clean after failback and resync"
+expect_out '^ok +failover +etcd +reachable, records primary us-east'
+expect_out '^ok +failover +dns +.* answers 127.0.0.2 \(us-east\)'

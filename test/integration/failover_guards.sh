@@ -93,6 +93,10 @@ check "eu-west takes writes" psql_b "$db" "CREATE TABLE after_promote (i int)"
 check "DNS still answers us-east" test "$(dns_answer)" = "$SANDBOX_A_HOST"
 run_drctl - -c "$cfg" status
 expect_out 'DNS not repointed'
+run_drctl - -c "$cfg" selftest
+expect_rc 1 "selftest fails while the failover is unfinished"
+expect_out '^FAIL +failover +dns +DNS not repointed'
+expect_out '^FAIL +failover +unfinished +a failover to eu-west is unfinished'
 run_drctl_json - -c "$cfg" failover --to eu-west
 expect_rc 0 "a re-run completes the failover"
 check "the re-run resumed" jq -e '.resumed == true' "$LAST_OUT"
