@@ -30,6 +30,9 @@ void drc_dns_close(struct drc_dns *d);
 const char *drc_dns_provider_name(const struct drc_dns *d);
 const char *drc_dns_record(const struct drc_dns *d);
 
+/* Whether a DNS answer equals a configured value: addresses by their bytes (so "::1" equals
+ * "0:0::1"), names case-insensitively with or without the final dot. */
+bool drc_dns_value_eq(const char *got, const char *want);
 /* "A", "AAAA" or "CNAME" for a value. */
 const char *drc_dns_type_for(const char *value);
 

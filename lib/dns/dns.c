@@ -298,7 +298,7 @@ bool drc_dns_name_eq(const char *a, const char *b)
 	return na == nb && !strncasecmp(a, b, na);
 }
 
-static bool value_eq(const char *got, const char *want)
+bool drc_dns_value_eq(const char *got, const char *want)
 {
 	unsigned char a[16], b[16];
 
@@ -349,7 +349,7 @@ static bool confirmed(const char *server, const char *name, const char *want, in
 	} else {
 		char *j = joined(&ans);
 
-		ok = ans.nr == 1 && value_eq(ans.items[0], want);
+		ok = ans.nr == 1 && drc_dns_value_eq(ans.items[0], want);
 		drc_buf_addf(got, "%s answers '%s'", server, ans.nr ? j : "(nothing)");
 		free(j);
 	}

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "failover/failover-int.h"
+#include "drctl/dns.h"
 #include "drctl/json.h"
+#include "failover/failover-int.h"
 #include "util/banned.h"
 
 const char *drc_topo_role_name(enum drc_topo_role role)
@@ -59,24 +59,13 @@ int topo_find_primary(const struct drc_topology *t, size_t *writable)
 	return n == 1 ? found : -1;
 }
 
-/* DNS values compare as DNS does: case-insensitive, with or without the final dot. */
-static bool same_value(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b);
-
-	if (na && a[na - 1] == '.')
-		na--;
-	if (nb && b[nb - 1] == '.')
-		nb--;
-	return na == nb && !strncasecmp(a, b, na);
-}
-
 static int dns_region_of(const struct drc_topology *t)
 {
 	if (!t->dns_answer)
 		return -1;
 	for (size_t i = 0; i < t->regions_nr; i++)
-		if (t->regions[i].cfg->dns && same_value(t->dns_answer, t->regions[i].cfg->dns))
+		if (t->regions[i].cfg->dns &&
+		    drc_dns_value_eq(t->dns_answer, t->regions[i].cfg->dns))
 			return (int)i;
 	return -1;
 }
