@@ -29,13 +29,10 @@ static char record[256], tmpdir[] = "/tmp/drctl-dnslive-XXXXXX";
 
 static struct drc_config *config_of(const char *dns_json)
 {
-	struct drc_err err = DRC_ERR_INIT;
-	struct drc_config *cfg = NULL;
 	char *text = drc_xasprintf("{\"project\":\"t\",\"regions\":{\"a\":{\"db\":\"postgresql://"
 				   "h/db\"}},\"dns\":%s}", dns_json);
+	struct drc_config *cfg = testlib_config(text);
 
-	if (drc_config_parse(text, NULL, &cfg, &err) < 0)
-		fail_msg("%s", err.msg);
 	free(text);
 	return cfg;
 }

@@ -311,19 +311,10 @@ static void test_holder_message(void **state)
 #define CFG(coord) "{\"project\": \"p\", \"regions\": {\"r1\": {\"db\": \"postgresql://u@h/d\"}}" \
 	coord "}"
 
-static struct drc_config *config(const char *text)
-{
-	struct drc_err err = DRC_ERR_INIT;
-	struct drc_config *cfg = NULL;
-
-	if (drc_config_parse(text, NULL, &cfg, &err) < 0)
-		fail_msg("%s", err.msg);
-	return cfg;
-}
 
 static void test_open(void **state)
 {
-	struct drc_config *cfg = config(CFG(""));
+	struct drc_config *cfg = testlib_config(CFG(""));
 	struct drc_err err = DRC_ERR_INIT;
 	struct drc_coord *c = (struct drc_coord *)1;
 	char *key;
@@ -334,7 +325,8 @@ static void test_open(void **state)
 	assert_null(c);
 	drc_config_free(cfg);
 
-	cfg = config(CFG(", \"coord\": {\"etcd\": [\"http://a:2379/\", \"http://b:2379\"]}"));
+	cfg = testlib_config(CFG(", \"coord\": {\"etcd\": [\"http://a:2379/\", "
+				 "\"http://b:2379\"]}"));
 	assert_true(drc_coord_configured(cfg));
 	assert_int_equal(drc_coord_open(cfg, &c, &err), 0);
 	assert_string_equal(drc_coord_endpoint(c), "http://a:2379");
@@ -348,8 +340,9 @@ static void test_open(void **state)
 	drc_config_free(cfg);
 
 	/* ${VAR}s give strings of digits */
-	cfg = config(CFG(", \"coord\": {\"etcd\": [\"http://a:2379\"], \"lease_ttl\": \"3\"}, "
-			 "\"probe\": {\"timeout_ms\": 750}"));
+	cfg = testlib_config(CFG(", \"coord\": {\"etcd\": [\"http://a:2379\"], "
+				 "\"lease_ttl\": \"3\"}, "
+				 "\"probe\": {\"timeout_ms\": 750}"));
 	assert_int_equal(drc_coord_open(cfg, &c, &err), 0);
 	assert_int_equal(c->lease_ttl, 3);
 	assert_int_equal(c->timeout_ms, 750);
@@ -366,7 +359,7 @@ static void test_unreachable(void **state)
 				       "\"http://127.0.0.1:%d\"]}"), p1, p2);
 	char *u1 = drc_xasprintf("http://127.0.0.1:%d: ", p1);
 	char *u2 = drc_xasprintf("; http://127.0.0.1:%d: ", p2);
-	struct drc_config *cfg = config(text);
+	struct drc_config *cfg = testlib_config(text);
 	struct drc_err err = DRC_ERR_INIT;
 	struct drc_coord_primary prim;
 	struct drc_coord *c = NULL;
@@ -396,7 +389,8 @@ static void test_unreachable(void **state)
 /* A zeroed lock is safe to release and reports itself as not held. */
 static void test_zeroed_lock(void **state)
 {
-	struct drc_config *cfg = config(CFG(", \"coord\": {\"etcd\": [\"http://127.0.0.1:1\"]}"));
+	struct drc_config *cfg = testlib_config(CFG(", \"coord\": {\"etcd\": "
+						    "[\"http://127.0.0.1:1\"]}"));
 	struct drc_coord_lock lock = { 0 };
 	struct drc_err err = DRC_ERR_INIT;
 	struct drc_coord *c = NULL;

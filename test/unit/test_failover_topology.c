@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "failover/failover-int.h"
+#include "testlib.h"
 
 static const char config_text[] =
 	"{\"project\": \"t\","
@@ -31,15 +32,6 @@ struct fixture {
 	struct drc_topology t;
 };
 
-static struct drc_config *parse(const char *text)
-{
-	struct drc_err err = DRC_ERR_INIT;
-	struct drc_config *cfg = NULL;
-
-	if (drc_config_parse(text, NULL, &cfg, &err) < 0)
-		fail_msg("config: %s", err.msg);
-	return cfg;
-}
 
 /* A healthy topology: us-east primary, the others streaming standbys close behind, DNS on
  * us-east, etcd recording us-east. */
@@ -75,7 +67,7 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->cfg = parse(config_text);
+	f->cfg = testlib_config(config_text);
 	assert_int_equal(f->cfg->regions_nr, 3);
 	assert_string_equal(f->cfg->regions[EU].name, "eu-west");
 	fill(&f->t, f->cfg);
@@ -287,7 +279,7 @@ static void test_dns_notes(void **state)
 	assert_int_equal(drc_topology_exit(&f->t), DRC_EXIT_OK);
 
 	/* no nameservers: the answer cannot be asked for */
-	cfg = parse("{\"project\": \"t\", \"regions\": {\"us-east\": {\"db\": "
+	cfg = testlib_config("{\"project\": \"t\", \"regions\": {\"us-east\": {\"db\": "
 		    "\"postgresql://u@h/a\", \"dns\": \"127.0.0.2\"}}, \"dns\": {\"provider\": "
 		    "\"powerdns\", \"record\": \"db.example.test.\"}}");
 	drc_topology_release(&f->t);

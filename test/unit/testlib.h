@@ -11,7 +11,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "drctl/config.h"
 #include "drctl/storage.h"
+
+
+/* A config parsed from text, or the test fails with the parse error. */
+static inline struct drc_config *testlib_config(const char *text)
+{
+	struct drc_err err = DRC_ERR_INIT;
+	struct drc_config *cfg = NULL;
+
+	if (drc_config_parse(text, NULL, &cfg, &err) < 0)
+		fail_msg("config: %s", err.msg);
+	return cfg;
+}
 
 /* A loopback port nothing listens on: bound, read back, closed. */
 static inline int testlib_closed_port(void)
