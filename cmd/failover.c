@@ -25,6 +25,8 @@ static cJSON *audit_detail(const cJSON *report)
 			cJSON_AddStringToObject(d, keys[i], drc_json_str(report, keys[i]));
 	cJSON_AddStringToObject(d, "planned", drc_json_bool(report, "planned", false) ?
 				"true" : "false");
+	cJSON_AddStringToObject(d, "forced", drc_json_bool(report, "forced", false) ?
+				"true" : "false");
 	if (rpo) {
 		snprintf(num, sizeof(num), "%.0f", drc_json_num(rpo, "bytes", 0));
 		cJSON_AddStringToObject(d, "rpo_bytes", num);

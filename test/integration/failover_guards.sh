@@ -34,7 +34,17 @@ run_drctl - -c "$lagcfg" --dry-run failover --to eu-west --force
 expect_rc 0 "--force would proceed past the lag (dry run)"
 expect_out 'forced'
 check "eu-west still in recovery" b_in_recovery
-"$SANDBOX" resume-replay >/dev/null
+run_drctl_json - -c "$lagcfg" failover --to eu-west --force --reason "test: forced"
+expect_rc 0 "--force promotes past the lag"
+check "the report says forced, with the RPO" jq -e '.forced == true and (.rpo.bytes | type == "number")' "$LAST_OUT"
+check "the warning shows the lag and the estimated loss" grep -Eq 'force.*behind.*estimated loss' "$LAST_OUT.err"
+check "the audit entry records it as forced" \
+  jq -se '[.[] | select(.command == "failover")] | last | .detail.forced == "true" and (.detail.rpo_bytes | length > 0)' "$TEST_TMP/audit.jsonl"
+check "eu-west replayed what it had received before the promotion" \
+  test "$(psql_b "$db" 'SELECT count(*) FROM filler')" = 3000
+"$SANDBOX" repair >/dev/null
+etcd_ctl del --prefix /drctl/ >/dev/null
+wait_b_caught_up || die "eu-west did not come back as a standby"
 
 # A reachable old primary that cannot be fenced.
 fencecfg=$TEST_TMP/fence.json
@@ -66,6 +76,7 @@ check "eu-west still in recovery" b_in_recovery
 etcd_ctl lease revoke "$lease" >/dev/null
 
 # Two failovers at the same moment: exactly one promotes.
+before=$(wc -l <"$TEST_TMP/audit.jsonl")
 "$DRCTL" -c "$cfg" failover --to eu-west >"$TEST_TMP/race1" 2>&1 & p1=$!
 "$DRCTL" -c "$cfg" failover --to eu-west >"$TEST_TMP/race2" 2>&1 & p2=$!
 r1=0; wait $p1 || r1=$?
@@ -75,7 +86,8 @@ check "one of two concurrent failovers succeeds, the other is refused ($r1, $r2)
 check "the loser says why (lock held or already promoted)" \
   grep -Eq 'lock is held|holds the lock|not in recovery' "$TEST_TMP/race1" "$TEST_TMP/race2"
 check "exactly one promotion in the audit log" \
-  test "$(jq -s '[.[] | select(.command == "failover" and .result == "ok")] | length' "$TEST_TMP/audit.jsonl")" = 1
+  test "$(tail -n +$((before + 1)) "$TEST_TMP/audit.jsonl" \
+         | jq -s '[.[] | select(.command == "failover" and .result == "ok")] | length')" = 1
 check "eu-west is the primary" test "$(psql_b postgres 'SELECT pg_is_in_recovery()')" = f
 
 # Back to us-east primary, eu-west standby for the DNS case.
