@@ -119,3 +119,27 @@ check "the re-run repointed DNS" jq -e '.steps[] | select(.name == "dns") | .sta
 check "dig answers eu-west" test "$(dns_answer)" = "$SANDBOX_B_HOST"
 run_drctl - -c "$cfg" status
 expect_no_out 'DNS not repointed'
+
+# Without etcd: a warning (nothing stops a second failover), and the run's state goes to a
+# file next to the audit log, so that a partial run still resumes.
+"$SANDBOX" repair >/dev/null
+etcd_ctl del --prefix /drctl/ >/dev/null
+wait_b_caught_up || die "eu-west did not come back as a standby"
+noetcd=$TEST_TMP/noetcd/drctl.json
+mkdir -p "$(dirname "$noetcd")"
+write_config "$noetcd" "$db" "$(jq '{regions: (.regions | map_values({dns, data_dir})),
+  dns: (.dns * {api: "http://127.0.0.1:9"})}' "$DRCTL_CONFIG")"
+run_drctl_json - -c "$noetcd" failover --to eu-west
+expect_rc 3 "without etcd, DNS API down: partial"
+check "the lock step is skipped with a warning" \
+  jq -e '.steps[0].status == "skipped" and (.steps[0].detail | test("split-brain protection is off"))' "$LAST_OUT"
+check "the state is in a file next to the audit log" \
+  jq -e '.complete == false and .to == "eu-west"' "$TEST_TMP/noetcd/failover-sandbox.json"
+check "no state went to etcd" test -z "$(etcd_keys /drctl/)"
+write_config "$noetcd" "$db" "$(jq '{regions: (.regions | map_values({dns, data_dir})), dns}' "$DRCTL_CONFIG")"
+run_drctl_json - -c "$noetcd" failover --to eu-west
+expect_rc 0 "the re-run resumes from the file"
+check "resumed, promote not repeated" \
+  jq -e '.resumed and (.steps[] | select(.name == "promote") | .detail == "done by the earlier run")' "$LAST_OUT"
+check "the file says complete" jq -e '.complete == true' "$TEST_TMP/noetcd/failover-sandbox.json"
+check "dig answers eu-west" test "$(dns_answer)" = "$SANDBOX_B_HOST"
