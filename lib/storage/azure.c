@@ -1,14 +1,13 @@
-/* lib/storage/azure.c - azure driver: Blob service with SharedKey, block uploads, marker listing */
+/* lib/storage/azure.c - azure driver: Blob service with SharedKey, stat, marker listing, ranges */
 #include <ctype.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "drctl/crypto.h"
 #include "drctl/http.h"
 #include "drctl/json.h"
-#include "storage/storage-int.h"
+#include "storage/azure-int.h"
 #include "util/banned.h"
 
 /*
@@ -17,11 +16,7 @@
  * forced for an IP address or localhost); every request is signed with SharedKey
  * (azure-sign.c).
  *
- * A writer fills blocks of block_size bytes. An object smaller than one block is one Put Blob
- * at commit. A larger one is uploaded by Put Block as each block fills, up to SLOTS blocks in
- * flight in their own threads (memory: SLOTS * block_size), and made visible by Put Block List
- * at commit. Uncommitted blocks are invisible to reads and listings, so an aborted or killed
- * writer leaves nothing visible: Azure drops uncommitted blocks after 7 days by itself.
+ * Writers (Put Blob, or Put Block then Put Block List): azure-blocks.c.
  *
  * A reader fetches read_chunk bytes at a time (x-ms-range), each range after the first bound
  * to the blob's first ETag (If-Match), so a blob replaced mid-read fails instead of mixing.
@@ -34,27 +29,10 @@
 #define DEFAULT_BLOCK_SIZE ((size_t)8 << 20)
 #define DEFAULT_READ_CHUNK ((size_t)4 << 20)
 #define DEFAULT_PAGE 1000u
-#define SLOTS 3                 /* a writer's block buffers: one filling, the others uploading */
-#define MAX_BLOCKS 50000u       /* Azure's limit of blocks in a blob */
-#define MAX_KEY_BYTES 128       /* account keys are 64 bytes */
 #define LIST_MAX_BODY ((size_t)32 << 20)
 /* CURLcode values (curl.h is http.c's alone), stable since curl 7.1 */
 #define CURLE_COULDNT_RESOLVE_HOST 6
 #define CURLE_COULDNT_CONNECT 7
-
-struct azure {
-	struct drc_storage *st;
-	char *account;
-	char *container;
-	unsigned char key[MAX_KEY_BYTES];
-	size_t key_len;
-	char *origin;           /* "https://host[:port]": scheme and authority */
-	char *root;             /* the container's URL path: "/<account>/<container>" or "/<c>" */
-	char *ca_file;
-	size_t block_size;
-	size_t read_chunk;
-	unsigned page;
-};
 
 /* ---- config ---- */
 
@@ -217,10 +195,7 @@ void drc_azure_tune(struct drc_storage *st, size_t block_size, unsigned max_resu
 
 /* ---- requests ---- */
 
-/* Adds x-ms-date, x-ms-version and Authorization to req for the blob key (NULL: the container)
- * and query (URL-encoded, or NULL), and sets its URL (returned: caller frees). The caller's
- * own headers must be in req already: they are signed. */
-static char *az_sign(struct azure *az, struct drc_http_req *req, const char *key,
+char *drc_azure_sign(struct azure *az, struct drc_http_req *req, const char *key,
 		     const char *query)
 {
 	struct drc_buf path = DRC_BUF_INIT;
@@ -248,8 +223,7 @@ static char *az_sign(struct azure *az, struct drc_http_req *req, const char *key
 	return url;
 }
 
-/* Sends req (retried when retry is set) and says plainly when the server cannot be reached. */
-static int az_send(struct azure *az, const struct drc_http_req *req, struct drc_http_resp *resp,
+int drc_azure_send(struct azure *az, const struct drc_http_req *req, struct drc_http_resp *resp,
 		   bool retry, struct drc_err *err)
 {
 	struct drc_err mine = DRC_ERR_INIT;
@@ -281,9 +255,7 @@ static bool key_refused(const char *code, const char *msg)
 		(!*msg || drc_starts_with(msg, "Server failed to authenticate")));
 }
 
-/* Sets err from an error answer: not found, a missing container, refused credentials, or the
- * service's code and message. Returns -1. */
-static int az_status_error(struct azure *az, const struct drc_http_resp *resp,
+int drc_azure_status_error(struct azure *az, const struct drc_http_resp *resp,
 			   struct drc_err *err)
 {
 	struct drc_buf code = DRC_BUF_INIT, msg = DRC_BUF_INIT;
@@ -320,11 +292,11 @@ static int az_call(struct azure *az, const char *method, const char *key, const 
 		   long want, bool retry, struct drc_http_resp *resp, struct drc_err *err)
 {
 	struct drc_http_req req = { .method = method, .max_body = LIST_MAX_BODY };
-	char *url = az_sign(az, &req, key, query);
-	int ret = az_send(az, &req, resp, retry, err);
+	char *url = drc_azure_sign(az, &req, key, query);
+	int ret = drc_azure_send(az, &req, resp, retry, err);
 
 	if (!ret && resp->status != want)
-		ret = az_status_error(az, resp, err);
+		ret = drc_azure_status_error(az, resp, err);
 	free(url);
 	drc_http_req_release(&req);
 	return ret;
@@ -498,14 +470,14 @@ static int fetch(struct az_reader *r, bool retry, struct drc_err *err)
 	if (r->etag)
 		drc_http_req_header(&req, "If-Match: %s", r->etag);
 	r->len = r->pos = 0;
-	url = az_sign(az, &req, r->key, NULL);
-	ret = az_send(az, &req, &resp, retry, err);
+	url = drc_azure_sign(az, &req, r->key, NULL);
+	ret = drc_azure_send(az, &req, &resp, retry, err);
 	if (!ret && resp.status == 416 && !r->etag) {
 		r->size = 0; /* InvalidRange at offset 0: the blob is empty */
 	} else if (!ret && resp.status == 412) {
 		ret = drc_err_set(err, DRC_E_STORAGE, "the blob changed while it was being read");
 	} else if (!ret && resp.status != 206 && resp.status != 200) {
-		ret = az_status_error(az, &resp, err);
+		ret = drc_azure_status_error(az, &resp, err);
 	} else if (!ret) {
 		const char *etag = drc_http_resp_header(&resp, "etag");
 
@@ -567,202 +539,6 @@ static int az_reader(struct drc_storage *st, const char *key, struct drc_reader 
 	return 0;
 }
 
-/* ---- writer: Put Blob, or Put Block in threads then Put Block List ---- */
-
-struct az_writer;
-
-struct block {
-	struct az_writer *w;
-	char *data;             /* block_size bytes, allocated on first use */
-	size_t len;
-	uint32_t index;         /* the block's number: its id is drc_azure_block_id(index) */
-	pthread_t thread;
-	bool running;           /* thread started and not joined */
-	int ret;                /* the upload's result, once joined */
-	struct drc_err err;
-};
-
-struct az_writer {
-	struct drc_writer base;
-	struct azure *az;
-	char *key;
-	struct block slots[SLOTS];
-	size_t cur;             /* the slot being filled */
-	uint32_t blocks;        /* blocks started */
-};
-
-/* PUT of body to key?query; 0 when the answer is 201. */
-static int az_put(struct azure *az, const char *key, const char *query, const char *const *hdrs,
-		  const void *body, size_t len, struct drc_err *err)
-{
-	/* a block may take long on a slow link: 60 s, plus 1 s per 64 KiB */
-	struct drc_http_req req = { .method = "PUT", .body = body, .body_len = len,
-				    .timeout_ms = 60000 + (long)(len >> 16) * 1000 };
-	struct drc_http_resp resp = DRC_HTTP_RESP_INIT;
-	char *url;
-	int ret;
-
-	for (; hdrs && *hdrs; hdrs++)
-		drc_http_req_header(&req, "%s", *hdrs);
-	url = az_sign(az, &req, key, query);
-	ret = az_send(az, &req, &resp, true, err);
-	if (!ret && resp.status != 201)
-		ret = az_status_error(az, &resp, err);
-	free(url);
-	drc_http_req_release(&req);
-	drc_http_resp_release(&resp);
-	return ret;
-}
-
-static void *put_block(void *data)
-{
-	struct block *b = data;
-	struct drc_buf q = DRC_BUF_INIT;
-	char id[DRC_AZURE_BLOCK_ID_MAX];
-
-	drc_azure_block_id(b->index, id);
-	drc_buf_adds(&q, "comp=block&blockid=");
-	drc_http_url_escape(&q, id, 0);
-	b->ret = az_put(b->w->az, b->w->key, q.buf, NULL, b->data, b->len, &b->err);
-	drc_buf_release(&q);
-	return NULL;
-}
-
-/* Waits for slot b's upload, if one runs; its result. */
-static int join_block(struct block *b, struct drc_err *err)
-{
-	if (!b->running)
-		return 0;
-	pthread_join(b->thread, NULL);
-	b->running = false;
-	if (b->ret)
-		*err = b->err;
-	return b->ret;
-}
-
-/* Starts the upload of the slot being filled and moves to the next slot, once it is free. */
-static int start_block(struct az_writer *w, struct drc_err *err)
-{
-	struct block *b = &w->slots[w->cur];
-
-	if (w->blocks == MAX_BLOCKS)
-		return drc_err_set(err, DRC_E_STORAGE, "the object needs more than %u blocks of "
-				   "%zu bytes", MAX_BLOCKS, w->az->block_size);
-	b->index = w->blocks++;
-	b->ret = 0;
-	if (pthread_create(&b->thread, NULL, put_block, b) == 0)
-		b->running = true;
-	else /* uncovered: needs thread exhaustion; then upload in this thread */
-		put_block(b);
-	if (!b->running && b->ret) {
-		*err = b->err;
-		return -1;
-	}
-	w->cur = (w->cur + 1) % SLOTS;
-	b = &w->slots[w->cur];
-	if (join_block(b, err) < 0)
-		return -1;
-	b->len = 0;
-	return 0;
-}
-
-static int az_write(struct drc_writer *wr, const void *buf, size_t n, struct drc_err *err)
-{
-	struct az_writer *w = (struct az_writer *)wr;
-	size_t bs = w->az->block_size;
-	const char *p = buf;
-
-	while (n) {
-		struct block *b = &w->slots[w->cur];
-		size_t take = bs - b->len < n ? bs - b->len : n;
-
-		if (!b->data)
-			b->data = drc_xmalloc(bs);
-		memcpy(b->data + b->len, p, take);
-		b->len += take;
-		p += take;
-		n -= take;
-		if (b->len == bs && start_block(w, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int commit_blocks(struct az_writer *w, struct drc_err *err)
-{
-	static const char *const hdrs[] = { "Content-Type: application/xml", NULL };
-	struct drc_buf xml = DRC_BUF_INIT;
-	char id[DRC_AZURE_BLOCK_ID_MAX];
-	int ret = 0;
-
-	if (w->slots[w->cur].len)
-		ret = start_block(w, err);
-	for (size_t i = 0; i < SLOTS; i++) {
-		struct drc_err e = DRC_ERR_INIT;
-
-		if (join_block(&w->slots[i], &e) < 0 && !ret) {
-			*err = e;
-			ret = -1;
-		}
-	}
-	if (ret)
-		return -1;
-	drc_buf_adds(&xml, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
-	for (uint32_t i = 0; i < w->blocks; i++) {
-		drc_azure_block_id(i, id);
-		drc_buf_addf(&xml, "<Latest>%s</Latest>", id);
-	}
-	drc_buf_adds(&xml, "</BlockList>");
-	ret = az_put(w->az, w->key, "comp=blocklist", hdrs, xml.buf, xml.len, err);
-	drc_buf_release(&xml);
-	return ret;
-}
-
-static int az_commit(struct drc_writer *wr, struct drc_err *err)
-{
-	static const char *const hdrs[] = { "Content-Type: application/octet-stream",
-					    "x-ms-blob-type: BlockBlob", NULL };
-	struct az_writer *w = (struct az_writer *)wr;
-	struct block *b = &w->slots[w->cur];
-
-	if (w->blocks)
-		return commit_blocks(w, err);
-	/* smaller than a block: one Put Blob */
-	return az_put(w->az, w->key, NULL, hdrs, b->data ? b->data : "", b->len, err);
-}
-
-/* Uncommitted blocks need no cleanup: they are invisible, and Azure drops them in 7 days. */
-static void az_writer_close(struct drc_writer *wr, bool discard)
-{
-	struct az_writer *w = (struct az_writer *)wr;
-	struct drc_err ignored = DRC_ERR_INIT;
-
-	(void)discard;
-	for (size_t i = 0; i < SLOTS; i++) {
-		join_block(&w->slots[i], &ignored);
-		free(w->slots[i].data);
-	}
-	free(w->key);
-	free(w);
-}
-
-static const struct drc_writer_ops az_writer_ops = { az_write, az_commit, az_writer_close };
-
-static int az_writer(struct drc_storage *st, const char *key, struct drc_writer **out,
-		     struct drc_err *err)
-{
-	struct az_writer *w = drc_xcalloc(1, sizeof(*w));
-
-	(void)err;
-	w->base.ops = &az_writer_ops;
-	w->az = st->priv;
-	w->key = drc_xstrdup(key);
-	for (size_t i = 0; i < SLOTS; i++)
-		w->slots[i].w = w;
-	*out = &w->base;
-	return 0;
-}
-
 const struct drc_storage_ops drc_storage_azure_ops = {
 	.type = "azure",
 	.features = DRC_ST_MULTIPART,
@@ -771,6 +547,6 @@ const struct drc_storage_ops drc_storage_azure_ops = {
 	.stat = az_stat,
 	.list = az_list,
 	.reader = az_reader,
-	.writer = az_writer,
+	.writer = drc_azure_writer,
 	.remove = az_remove,
 };
