@@ -12,8 +12,8 @@ db=$(new_db failover)
 cfg=$TEST_TMP/drctl.json
 wait_b_caught_up || die "eu-west did not replay the new database"
 hooks=$TEST_TMP/hooks.jsonl
-url=$(start_webhook "$hooks")
-write_config_failover "$cfg" "$db" "$(jq -n --arg u "$url" '{probe: {notify: [$u]}}')"
+start_webhook "$hooks"
+write_config_failover "$cfg" "$db" "$(jq -n --arg u "$WEBHOOK_URL" '{probe: {notify: [$u]}}')"
 
 run_drctl - -c "$cfg" bootstrap
 expect_rc 0 "bootstrap the test database"

@@ -558,16 +558,17 @@ stop_writer() {
 
 # start_webhook FILE: a local HTTP receiver (python3 http.server: a real HTTP server
 # standing in for a webhook service) that appends each POST body as one line to FILE
-# and answers 200. Echoes its URL.
+# and answers 200. Sets WEBHOOK_URL. Call it directly, not in $(...): the receiver is
+# stopped at exit only if on_exit runs in this shell.
 start_webhook() {
-  local file=$1 port
+  local file=$1 port pid
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   python3 "$DRCTL_SRC/test/integration/webhook-receiver.py" "$port" "$file" \
     >"$TEST_TMP/webhook.log" 2>&1 &
-  local pid=$!
+  pid=$!
   on_exit "kill $pid 2>/dev/null || true"
   wait_for "curl -s -o /dev/null http://127.0.0.1:$port/" 5 || die "webhook receiver did not start"
-  echo "http://127.0.0.1:$port/hook?token=s3cr3t"
+  WEBHOOK_URL="http://127.0.0.1:$port/hook?token=s3cr3t"
 }
 
 # fails CMD [ARGS...]: succeeds when CMD fails (for check).
