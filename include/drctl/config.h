@@ -59,6 +59,11 @@ void drc_config_free(struct drc_config *cfg);
 
 const struct drc_region *drc_config_region(const struct drc_config *cfg, const char *name);
 
+/* The integer at section.key (e.g. "coord", "lease_ttl"): a number, or a string of digits from
+ * a ${VAR}, as validation accepted it; dflt when absent. */
+int64_t drc_config_int(const struct drc_config *cfg, const char *section, const char *key,
+		       int64_t dflt);
+
 /* The resolved config as pretty JSON, every secret (by schema, and passwords inside database
  * URLs) replaced by "***". Caller frees. */
 char *drc_config_redacted(const struct drc_config *cfg);

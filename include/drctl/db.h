@@ -25,6 +25,12 @@ struct drc_db_opts {
 int drc_db_connect(const char *region, const char *url, const struct drc_db_opts *opts,
 		   struct drc_db **out, struct drc_err *err);
 void drc_db_close(struct drc_db *db);
+/* DRC_DB_OPTS_INIT with the config's connect and statement timeouts (db.connect_timeout,
+ * db.statement_timeout). */
+struct drc_db_opts drc_db_opts_from_config(const struct drc_config *cfg);
+/* msg without the "region 'NAME': " that drc_db_* errors begin with, for a place that
+ * already names the region (a check scoped to it, a status row). Points into msg. */
+const char *drc_db_msg_without_region(const char *msg, const char *region);
 const char *drc_db_region(const struct drc_db *db);
 /* host:port/dbname, no credentials: for messages */
 const char *drc_db_describe(const struct drc_db *db);

@@ -260,6 +260,15 @@ const struct drc_region *drc_config_region(const struct drc_config *cfg, const c
 	return NULL;
 }
 
+int64_t drc_config_int(const struct drc_config *cfg, const char *section, const char *key,
+		       int64_t dflt)
+{
+	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(cfg->root, section);
+	int64_t v;
+
+	return cfg_node_int(cJSON_GetObjectItemCaseSensitive(obj, key), &v) == 0 ? v : dflt;
+}
+
 char *drc_config_redacted(const struct drc_config *cfg)
 {
 	cJSON *tree = cfg_redacted_tree(cfg->root);

@@ -20,18 +20,6 @@ static const cJSON *coord_section(const struct drc_config *cfg)
 	return cJSON_GetObjectItemCaseSensitive(cfg->root, "coord");
 }
 
-/* A config integer: the schema has checked it is a number or a string of digits. */
-static int64_t cfg_int(const cJSON *obj, const char *field, int64_t dflt)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, field);
-
-	if (cJSON_IsNumber(item))
-		return (int64_t)item->valuedouble;
-	if (cJSON_IsString(item) && *item->valuestring)
-		return strtoll(item->valuestring, NULL, 10);
-	return dflt;
-}
-
 bool drc_coord_configured(const struct drc_config *cfg)
 {
 	return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(coord_section(cfg), "etcd")) > 0;
@@ -40,7 +28,6 @@ bool drc_coord_configured(const struct drc_config *cfg)
 int drc_coord_open(const struct drc_config *cfg, struct drc_coord **out, struct drc_err *err)
 {
 	const cJSON *etcd = cJSON_GetObjectItemCaseSensitive(coord_section(cfg), "etcd"), *url;
-	const cJSON *probe = cJSON_GetObjectItemCaseSensitive(cfg->root, "probe");
 	struct drc_coord *c;
 	int64_t ttl, timeout;
 
@@ -63,8 +50,8 @@ int drc_coord_open(const struct drc_config *cfg, struct drc_coord **out, struct 
 			len--;
 		drc_strlist_addf(&c->endpoints, "%.*s", (int)len, url->valuestring);
 	}
-	ttl = cfg_int(coord_section(cfg), "lease_ttl", COORD_DEFAULT_TTL_S);
-	timeout = cfg_int(probe, "timeout_ms", COORD_DEFAULT_TIMEOUT_MS);
+	ttl = drc_config_int(cfg, "coord", "lease_ttl", COORD_DEFAULT_TTL_S);
+	timeout = drc_config_int(cfg, "probe", "timeout_ms", COORD_DEFAULT_TIMEOUT_MS);
 	c->lease_ttl = ttl <= 0 ? COORD_DEFAULT_TTL_S : ttl > 3600 ? 3600 : (int)ttl;
 	c->timeout_ms = timeout <= 0 ? COORD_DEFAULT_TIMEOUT_MS : (long)timeout;
 	c->project = drc_xstrdup(cfg->project);

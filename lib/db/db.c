@@ -182,6 +182,26 @@ int drc_db_connect(const char *region, const char *url, const struct drc_db_opts
 	return 0;
 }
 
+struct drc_db_opts drc_db_opts_from_config(const struct drc_config *cfg)
+{
+	struct drc_db_opts opts = DRC_DB_OPTS_INIT;
+
+	opts.connect_timeout_s = cfg->connect_timeout_s;
+	opts.statement_timeout_ms = cfg->statement_timeout_ms;
+	return opts;
+}
+
+const char *drc_db_msg_without_region(const char *msg, const char *region)
+{
+	static const char lead[] = "region '";
+	size_t n = strlen(region);
+
+	if (!strncmp(msg, lead, sizeof(lead) - 1) && !strncmp(msg + sizeof(lead) - 1, region, n) &&
+	    !strncmp(msg + sizeof(lead) - 1 + n, "': ", 3))
+		return msg + sizeof(lead) - 1 + n + 3;
+	return msg;
+}
+
 void drc_db_close(struct drc_db *db)
 {
 	if (!db)

@@ -13,18 +13,6 @@
 /* Tables whose rows may only ever be added: an UPDATE or DELETE on them must hit a trigger. */
 static const char *const append_only_tables[] = { "offer_logs", "dr_audit", "dr_probes" };
 
-/* db.c's messages begin with "region 'NAME': ", which a check scoped to NAME already says */
-static const char *without_region(const char *msg, const char *region)
-{
-	static const char lead[] = "region '";
-	size_t n = strlen(region);
-
-	if (!strncmp(msg, lead, sizeof(lead) - 1) && !strncmp(msg + sizeof(lead) - 1, region, n) &&
-	    !strncmp(msg + sizeof(lead) - 1 + n, "': ", 3))
-		return msg + sizeof(lead) - 1 + n + 3;
-	return msg;
-}
-
 /* Adds a check that took from start until now. */
 static void DRC_PRINTF(6, 7) add(struct drc_checks *out, const char *scope, const char *name,
 				 enum drc_check_status status, int64_t start, const char *fmt, ...)
@@ -44,7 +32,7 @@ static void add_error(struct drc_checks *out, struct drc_db *db, const char *nam
 		      const char *what, const struct drc_err *err)
 {
 	add(out, drc_db_region(db), name, DRC_CHECK_FAIL, start, "%s: %s", what,
-	    without_region(err->msg, drc_db_region(db)));
+	    drc_db_msg_without_region(err->msg, drc_db_region(db)));
 }
 
 /* host:port/dbname of a URL that did not connect: where drctl tried, never the password */
@@ -76,21 +64,19 @@ static void describe_url(const char *url, char *out, size_t n)
 struct drc_db *drc_db_check_reachable(const struct drc_config *cfg, const struct drc_region *r,
 				      struct drc_checks *out)
 {
-	struct drc_db_opts opts = DRC_DB_OPTS_INIT;
+	struct drc_db_opts opts = drc_db_opts_from_config(cfg);
 	struct drc_err err = DRC_ERR_INIT;
 	struct drc_db *db = NULL;
 	int64_t start = drc_now_ms();
 	char where[256];
 	int v;
 
-	opts.connect_timeout_s = cfg->connect_timeout_s;
-	opts.statement_timeout_ms = cfg->statement_timeout_ms;
 	opts.retry.attempts = 1;
 	if (drc_db_connect(r->name, r->db, &opts, &db, &err) < 0) {
 		if (out) {
 			describe_url(r->db, where, sizeof(where));
 			add(out, r->name, "reachable", DRC_CHECK_FAIL, start, "%s (%s)",
-			    without_region(err.msg, r->name), where);
+			    drc_db_msg_without_region(err.msg, r->name), where);
 		}
 		return NULL;
 	}
@@ -179,12 +165,12 @@ static enum verdict try_change(struct drc_db *db, const char *table, const char 
 		v = inconclusive(drc_db_last_sqlstate(db), err.msg) ? UNKNOWN : REJECTED;
 	if (drc_db_exec(db, "ROLLBACK TO SAVEPOINT drctl_selftest", 0, NULL, NULL, &rollback) < 0) {
 		drc_buf_reset(why);
-		drc_buf_adds(why, without_region(rollback.msg, drc_db_region(db)));
+		drc_buf_adds(why, drc_db_msg_without_region(rollback.msg, drc_db_region(db)));
 		v = UNKNOWN;
 	}
 out:
 	if (err.code && !why->len)
-		drc_buf_adds(why, without_region(err.msg, drc_db_region(db)));
+		drc_buf_adds(why, drc_db_msg_without_region(err.msg, drc_db_region(db)));
 	drc_db_rows_release(&rows);
 	return v;
 }
@@ -338,7 +324,7 @@ static void check_lag(struct drc_db *db, struct drc_db *primary, const struct dr
 	}
 	if (lag_from(primary, st, &lag, &err) < 0) {
 		add(out, region, "lag", DRC_CHECK_WARN, start, "lag unknown: %s",
-		    without_region(err.msg, drc_db_region(primary)));
+		    drc_db_msg_without_region(err.msg, drc_db_region(primary)));
 		return;
 	}
 	drc_human_size(lag.bytes, size, sizeof(size));

@@ -71,18 +71,11 @@ static char **field(struct drc_dns *d, const char *key)
 	DRC_BUG("dns: unknown config key '%s'", key);
 }
 
-static int cfg_ttl(const cJSON *dns, int *ttl, struct drc_err *err)
+static int cfg_ttl(const struct drc_config *cfg, int *ttl, struct drc_err *err)
 {
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(dns, "ttl");
-	char *end = NULL;
-	long v = DEFAULT_TTL;
+	int64_t v = drc_config_int(cfg, "dns", "ttl", DEFAULT_TTL);
 
-	if (cJSON_IsNumber(t))
-		v = (long)t->valuedouble;
-	else if (cJSON_IsString(t) && *t->valuestring)
-		v = strtol(t->valuestring, &end, 10);
-	if ((end && *end) || v < 1 || v > 2147483647 || (t && !cJSON_IsNumber(t) &&
-							 !cJSON_IsString(t)))
+	if (v < 1 || v > 2147483647)
 		return drc_err_set(err, DRC_E_CONFIG, "dns.ttl: not a number of seconds: set it to "
 				   "a whole number such as 30");
 	*ttl = (int)v;
@@ -146,7 +139,7 @@ int drc_dns_open(const struct drc_config *cfg, struct drc_dns **out, struct drc_
 	free(rec);
 	if (d->api && d->api[0] && d->api[strlen(d->api) - 1] == '/')
 		d->api[strlen(d->api) - 1] = '\0';
-	if (cfg_ttl(dns, &d->ttl, err) < 0 || cfg_nameservers(dns, &d->nameservers, err) < 0)
+	if (cfg_ttl(cfg, &d->ttl, err) < 0 || cfg_nameservers(dns, &d->nameservers, err) < 0)
 		goto fail;
 	d->retry = (struct drc_retry)DRC_RETRY_DEFAULT;
 	d->timeout_ms = HTTP_TIMEOUT_MS;

@@ -12,10 +12,9 @@
 
 static int64_t confirm_timeout_ms(const struct drc_config *cfg)
 {
-	const cJSON *dns = cJSON_GetObjectItemCaseSensitive(cfg->root, "dns");
-	double s = drc_json_num(dns, "confirm_timeout", 60);
+	int64_t s = drc_config_int(cfg, "dns", "confirm_timeout", 60);
 
-	return (int64_t)(s > 0 ? s : 60) * 1000;
+	return (s > 0 ? s : 60) * 1000;
 }
 
 int fo_step_dns(struct fo_run *r, cJSON *step, struct drc_err *err)

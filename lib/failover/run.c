@@ -45,10 +45,8 @@ void fo_bytes(uint64_t n, char *buf, size_t len)
 int fo_connect(const struct drc_config *cfg, const struct drc_region *region, bool retry,
 	       struct drc_db **out, struct drc_err *err)
 {
-	struct drc_db_opts opts = DRC_DB_OPTS_INIT;
+	struct drc_db_opts opts = drc_db_opts_from_config(cfg);
 
-	opts.connect_timeout_s = cfg->connect_timeout_s;
-	opts.statement_timeout_ms = cfg->statement_timeout_ms;
 	if (!retry)
 		opts.retry.attempts = 1;
 	return drc_db_connect(region->name, region->db, &opts, out, err);

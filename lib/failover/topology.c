@@ -8,18 +8,10 @@
 #include "drctl/dns.h"
 #include "util/banned.h"
 
-/* db.c's messages begin with "region 'NAME': ", which the region's row already says. */
+/* "what: why", without the "region 'NAME': " the region's row already says */
 static char *region_error(const char *region, const char *what, const struct drc_err *err)
 {
-	char *lead = drc_xasprintf("region '%s': ", region);
-	const char *msg = err->msg;
-	char *out;
-
-	if (drc_starts_with(msg, lead))
-		msg += strlen(lead);
-	out = drc_xasprintf("%s: %s", what, msg);
-	free(lead);
-	return out;
+	return drc_xasprintf("%s: %s", what, drc_db_msg_without_region(err->msg, region));
 }
 
 /* Role and WAL position of a reachable region. A role that cannot be read makes it DOWN: what
