@@ -105,22 +105,43 @@ static char proc_state(long pid)
 	return state;
 }
 
+/* The lines of data_dir/postmaster.pid (pid, data dir, start time, port, socket dir, listen
+ * address, ...) into lines[], pointing into text; how many, or -1 with err when unreadable. */
+static int pidfile_lines(struct rebuild *rb, struct drc_buf *text, char *lines[8],
+			 struct drc_err *err)
+{
+	char *path = in_dir(rb, "postmaster.pid"), *p;
+	int n = 0;
+
+	if (drc_read_file(path, 4096, text, err) < 0) {
+		free(path);
+		return -1;
+	}
+	free(path);
+	for (p = text->buf; p && n < 8; n++) {
+		lines[n] = p;
+		p = strchr(p, '\n');
+		if (p)
+			*p++ = '\0';
+	}
+	return n;
+}
+
 /* Whether the postmaster of postmaster.pid lives. A killed one can linger as a zombie until
  * init reaps it, and postgres will not start (nor pg_ctl call it stopped) while its pid
  * exists: wait for that, it is no server. */
 static bool postmaster_alive(struct rebuild *rb)
 {
-	char *path = in_dir(rb, "postmaster.pid");
 	struct drc_buf text = DRC_BUF_INIT;
 	struct drc_err ignored = DRC_ERR_INIT;
+	char *lines[8] = { NULL };
 	int64_t until = drc_now_ms() + 30000;
 	long pid = 0;
 	char st;
 
-	if (drc_read_file(path, 4096, &text, &ignored) == 0)
-		pid = strtol(text.buf, NULL, 10);
+	if (pidfile_lines(rb, &text, lines, &ignored) > 0)
+		pid = strtol(lines[0], NULL, 10);
 	drc_buf_release(&text);
-	free(path);
 	if (pid <= 0)
 		return false;
 	while ((st = proc_state(pid)) == 'Z' && drc_now_ms() < until)
@@ -324,22 +345,13 @@ static int start_server(struct rebuild *rb, struct drc_err *err)
 static int listen_spec(struct rebuild *rb, char *port, size_t np, struct drc_strlist *hosts,
 		       struct drc_err *err)
 {
-	char *path = in_dir(rb, "postmaster.pid");
 	struct drc_buf pid = DRC_BUF_INIT;
 	char *lines[8] = { NULL };
-	char *p;
-	int n = 0;
+	int n = pidfile_lines(rb, &pid, lines, err);
 
-	if (drc_read_file(path, 0, &pid, err) < 0) {
-		free(path);
+	if (n < 0) {
+		drc_buf_release(&pid);
 		return -1;
-	}
-	free(path);
-	for (p = pid.buf; p && n < 8; n++) {
-		lines[n] = p;
-		p = strchr(p, '\n');
-		if (p)
-			*p++ = '\0';
 	}
 	snprintf(port, np, "%s", n > 3 ? lines[3] : "5432");
 	if (n > 5 && lines[5][0]) {
